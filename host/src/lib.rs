@@ -1,0 +1,22 @@
+//! sqlalembic: discover models, autogenerate migrations, apply and roll them back on
+//! SQLite, PostgreSQL and MySQL/MariaDB with Alembic's revision-graph semantics, and
+//! dispatch every command signal to native and sandboxed WebAssembly handlers.
+//!
+//! The modules follow the data flow of `DESIGN.md`: `config` -> `discovery` ->
+//! `introspect` -> `diff` -> `ops` -> `dialect` -> `revision` -> `runner`, wrapped by
+//! `signals`; only `cli` writes to the terminal. A Rust program can embed the library:
+//! load [`config::Settings`], connect handlers to a [`signals::Dispatcher`], and run
+//! commands through [`cli::run`].
+
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod logging;
+pub mod ops;
+pub mod revision;
+pub mod schema;
+pub mod signals;
+pub mod templates;
+
+/// The version of this tool, recorded in the history table and signal payloads.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
