@@ -1,1 +1,11 @@
-//! End-to-end tests: run the real binary in temp projects.
+//! End-to-end tests: run the real `sqlalembic` binary in temporary projects.
+//!
+//! Every command runs with a cleared environment (plus `PATH` and `HOME`) so the
+//! developer's own `DB_*` or `DATABASE_URL` variables cannot leak into a test.
+
+mod cli;
+mod config;
+mod harness;
+mod logging;
+mod signals;
+mod startproject;

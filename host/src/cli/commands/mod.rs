@@ -1,0 +1,97 @@
+//! One module per command (or family of commands); `dispatch` routes to them.
+
+mod completions;
+mod config;
+mod startproject;
+
+use serde_json::{Value, json};
+
+use super::args::{Command, PluginsAction};
+use super::{Context, Failure, Outcome};
+use crate::signals::CommandRun;
+
+/// Runs `command`; the caller has sent its start signal and sends the end signal.
+pub fn dispatch(
+    command: &Command,
+    ctx: &Context<'_>,
+    run: &CommandRun,
+) -> Result<Outcome, Failure> {
+    let _ = run;
+    match command {
+        Command::Startproject { name } => startproject::run(ctx, name),
+        Command::Config => config::run(ctx),
+        Command::Completions { shell } => completions::run(*shell),
+        Command::Makemigrations(a) if !a.empty => Err(waits_for(command, "autogenerate")),
+        Command::Discover => Err(waits_for(command, "model discovery")),
+        Command::Plugins { .. } => Err(waits_for(command, "the WebAssembly plugin host")),
+        Command::Check {
+            drift_only: true, ..
+        } => Err(waits_for(command, "autogenerate")),
+        _ => Err(waits_for(command, "the revision engine")),
+    }
+}
+
+/// A command registered ahead of the capability it needs: says so and exits 2.
+fn waits_for(command: &Command, capability: &str) -> Failure {
+    Failure::usage(format!(
+        "`{}` is not available in this build: it needs {capability}, which is not built yet",
+        command.name()
+    ))
+    .hint("Run `sqlalembic --help` to see the commands that work today")
+}
+
+/// The command's arguments as JSON, for signal payloads.
+pub fn arguments(command: &Command) -> Value {
+    match command {
+        Command::Startproject { name } => json!({ "name": name }),
+        Command::Makemigrations(a) => json!({
+            "message": a.message, "empty": a.empty, "head": a.head,
+            "branch_label": a.branch_label, "rename": a.rename,
+        }),
+        Command::Migrate(a) => json!({ "target": a.target, "sql": a.sql, "dry_run": a.dry_run }),
+        Command::Rollback(a) => json!({ "target": a.target, "sql": a.sql, "dry_run": a.dry_run }),
+        Command::Stamp {
+            revisions,
+            purge,
+            sql,
+        } => json!({ "revisions": revisions, "purge": purge, "sql": sql }),
+        Command::Merge {
+            revisions,
+            message,
+            branch_label,
+        } => json!({ "revisions": revisions, "message": message, "branch_label": branch_label }),
+        Command::Squash { from, to, message } => {
+            json!({ "from": from, "to": to, "message": message })
+        }
+        Command::Fresh(a) | Command::Reset(a) => json!({ "confirm": a.confirm, "force": a.force }),
+        Command::Current { verbose } | Command::Heads { verbose } => json!({ "verbose": verbose }),
+        Command::History {
+            range,
+            verbose,
+            graph,
+        } => json!({ "range": range, "verbose": verbose, "graph": graph }),
+        Command::Show { revision, sql } => json!({ "revision": revision, "sql": sql }),
+        Command::List {
+            pending_only,
+            applied_only,
+        } => json!({ "pending_only": pending_only, "applied_only": applied_only }),
+        Command::Check {
+            pending_only,
+            drift_only,
+        } => json!({ "pending_only": pending_only, "drift_only": drift_only }),
+        Command::Clean { cache_only } => json!({ "cache_only": cache_only }),
+        Command::Plugins { action } => match action {
+            PluginsAction::List => json!({ "action": "list" }),
+            PluginsAction::Check => json!({ "action": "check" }),
+            PluginsAction::Install { plugin } => json!({ "action": "install", "plugin": plugin }),
+            PluginsAction::Inspect { plugin } => json!({ "action": "inspect", "plugin": plugin }),
+        },
+        Command::Completions { shell } => json!({ "shell": shell.to_string() }),
+        Command::Status
+        | Command::Branches
+        | Command::Validate
+        | Command::Discover
+        | Command::Graph
+        | Command::Config => json!({}),
+    }
+}

@@ -1,0 +1,141 @@
+//! All terminal output goes through a [`Printer`]: results on stdout, warnings, errors
+//! and progress on stderr; text for people or JSON for machines; colours only when
+//! wanted; every line scrubbed of secrets.
+
+use std::io::{self, IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::config::redact_text;
+use crate::diagnostic::{Diagnostic, Severity};
+
+/// How results are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Text,
+    Json,
+}
+
+/// Writes everything the CLI shows.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    pub mode: Mode,
+    color: bool,
+    quiet: u8,
+    secrets: Vec<String>,
+}
+
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
+const CYAN: &str = "\x1b[36m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+impl Printer {
+    /// `color` is the user's wish; colours are used only when stderr is a terminal too.
+    pub fn new(mode: Mode, color: bool, quiet: u8) -> Self {
+        Printer {
+            mode,
+            color: color && io::stderr().is_terminal(),
+            quiet,
+            secrets: Vec::new(),
+        }
+    }
+
+    /// Secrets to mask in everything printed from now on.
+    pub fn add_secrets(&mut self, secrets: impl IntoIterator<Item = String>) {
+        self.secrets
+            .extend(secrets.into_iter().filter(|s| !s.is_empty()));
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.mode == Mode::Json
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        redact_text(text, &self.secrets)
+    }
+
+    fn paint(&self, style: &str, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// A result line on stdout (text mode).
+    pub fn line(&self, text: impl AsRef<str>) {
+        let mut out = io::stdout().lock();
+        // A closed pipe (`| head`) is not an error worth reporting.
+        let _ = writeln!(out, "{}", self.scrub(text.as_ref()));
+    }
+
+    /// A JSON document on stdout.
+    pub fn json<T: Serialize>(&self, value: &T) {
+        let mut value = match serde_json::to_value(value) {
+            Ok(v) => v,
+            Err(e) => serde_json::Value::String(format!("Unserializable output: {e}")),
+        };
+        crate::config::redact_json(&mut value, &self.secrets);
+        let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+    }
+
+    /// Progress or confirmation for people, on stderr; hidden by `-q`.
+    pub fn info(&self, text: impl AsRef<str>) {
+        if self.quiet == 0 {
+            self.err_line(&self.scrub(text.as_ref()));
+        }
+    }
+
+    /// A warning on stderr (shown even with `-q`, hidden by `-qq`).
+    pub fn warn(&self, text: impl AsRef<str>) {
+        if self.quiet < 2 {
+            let label = self.paint(&format!("{BOLD}{YELLOW}"), "warning");
+            self.err_line(&format!("{label}: {}", self.scrub(text.as_ref())));
+        }
+    }
+
+    /// An error with its hints on stderr (always shown).
+    pub fn error(&self, text: impl AsRef<str>, hints: &[String]) {
+        let label = self.paint(&format!("{BOLD}{RED}"), "error");
+        self.err_line(&format!("{label}: {}", self.scrub(text.as_ref())));
+        for hint in hints {
+            let label = self.paint(&format!("{BOLD}{CYAN}"), "hint");
+            self.err_line(&format!("  {label}: {}", self.scrub(hint)));
+        }
+    }
+
+    /// A diagnostic about a user file, as `path:line:col: severity[code]: message`.
+    pub fn diagnostic(&self, d: &Diagnostic) {
+        if d.severity < Severity::Warning && self.quiet > 0 {
+            return;
+        }
+        if d.severity == Severity::Warning && self.quiet > 1 {
+            return;
+        }
+        let style = match d.severity {
+            Severity::Error => format!("{BOLD}{RED}"),
+            Severity::Warning => format!("{BOLD}{YELLOW}"),
+            Severity::Info => BOLD.to_owned(),
+        };
+        let mut head = String::new();
+        if let Some(loc) = d.location() {
+            head.push_str(&loc);
+            head.push_str(": ");
+        }
+        head.push_str(&self.paint(&style, &format!("{}[{}]", d.severity, d.code)));
+        self.err_line(&format!("{head}: {}", self.scrub(&d.message)));
+        for hint in &d.hints {
+            let label = self.paint(&format!("{BOLD}{CYAN}"), "hint");
+            self.err_line(&format!("  {label}: {}", self.scrub(hint)));
+        }
+    }
+
+    fn err_line(&self, text: &str) {
+        let mut err = io::stderr().lock();
+        let _ = writeln!(err, "{text}");
+    }
+}
