@@ -29,20 +29,35 @@ use crate::schema::qualified;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
+    /// `create_table`: a whole table with its columns and constraints.
     CreateTable(CreateTable),
+    /// `drop_table`, optionally with the definition it drops (for the inverse).
     DropTable(DropTable),
+    /// `rename_table`.
     RenameTable(RenameTable),
+    /// `add_column`.
     AddColumn(AddColumn),
+    /// `drop_column`, optionally with the column's definition (for the inverse).
     DropColumn(DropColumn),
+    /// `alter_column`: type, nullability, server default, comment, name.
     AlterColumn(AlterColumn),
+    /// `create_index`.
     CreateIndex(CreateIndex),
+    /// `drop_index`, optionally with the definition.
     DropIndex(DropIndex),
+    /// `create_unique`: a unique constraint.
     CreateUnique(CreateUnique),
+    /// `drop_unique`, optionally with the definition.
     DropUnique(DropUnique),
+    /// `create_foreign_key`.
     CreateForeignKey(CreateForeignKey),
+    /// `drop_foreign_key`, optionally with the definition.
     DropForeignKey(DropForeignKey),
+    /// `create_check`: a check constraint.
     CreateCheck(CreateCheck),
+    /// `drop_check`, optionally with the definition.
     DropCheck(DropCheck),
+    /// `sql`: raw SQL, the only escape hatch.
     Sql(Sql),
 }
 
