@@ -380,14 +380,13 @@ impl RevisionGraph {
     /// and, while the line below is unbranched, to its ancestors down to the first
     /// branch point or merge point.
     fn propagate_branch_labels(&mut self) {
+        // `label_names` holds the declared labels in node order, so the running count
+        // is each label's index.
+        let mut next_label = 0;
         for ix in 0..self.nodes.len() {
-            for label in &self.nodes[ix].branch_labels {
-                let l = self
-                    .label_names
-                    .iter()
-                    .position(|n| n == label)
-                    .expect("every declared label was indexed");
-                insert_sorted(&mut self.links[ix].labels, l);
+            for _ in 0..self.nodes[ix].branch_labels.len() {
+                insert_sorted(&mut self.links[ix].labels, next_label);
+                next_label += 1;
             }
         }
         for ix in 0..self.nodes.len() {

@@ -307,6 +307,11 @@ impl<'g> Rows<'g> {
                 .filter(|&d| !implied.contains(d))
                 .collect();
         }
+        if downs.len() <= 1 {
+            // A single parent cannot be implied by itself; skip the walk so a long
+            // downgrade stays linear.
+            return downs.clone();
+        }
         let mut implied = super::Marks::new(g.len());
         for &d in downs {
             for a in g.related(&[d], Rel::AncestorsNormalized).iter() {

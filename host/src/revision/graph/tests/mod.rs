@@ -5,6 +5,7 @@
 mod large_map;
 mod own;
 mod properties;
+mod test_command;
 mod test_revision;
 mod test_version_traversal;
 

@@ -549,6 +549,15 @@ mod speed {
             took < Duration::from_secs(2),
             "planning 10,000 upgrades took {took:?}"
         );
+        let head = strings(&[g.heads()[0]]);
+        let ((), took) = time(|| {
+            let steps = g.plan_downgrade(&head, "base").expect("plans");
+            assert_eq!(steps.len(), 10_000);
+        });
+        assert!(
+            took < Duration::from_secs(2),
+            "planning 10,000 downgrades took {took:?}"
+        );
     }
 
     #[test]
