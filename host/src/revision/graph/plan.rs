@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use super::error::PlanKind;
 use super::resolve::{Pos, command_level};
 use super::spec::RevSpec;
@@ -16,7 +18,8 @@ use super::traverse::{IterateOptions, Rel};
 use super::{GraphError, Ix, RevisionGraph};
 
 /// Which way a step moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     Up,
     Down,
@@ -32,7 +35,8 @@ impl fmt::Display for Direction {
 }
 
 /// One statement against the version table.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum VersionChange {
     /// `INSERT INTO version_table (version_num) VALUES (..)`
     Insert(String),
@@ -43,7 +47,7 @@ pub enum VersionChange {
 }
 
 /// One migration to run: a revision's upgrade or downgrade, then its version rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
     pub revision: String,
     pub direction: Direction,
@@ -72,7 +76,7 @@ impl Step {
 }
 
 /// One stamp movement: version rows only, no migration runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StampStep {
     /// Current revisions this movement replaces (empty for a new branch).
     pub from: Vec<String>,

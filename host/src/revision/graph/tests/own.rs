@@ -582,3 +582,19 @@ mod speed {
         assert!(took < Duration::from_millis(200), "building took {took:?}");
     }
 }
+
+#[test]
+fn steps_serialize_for_json_output() {
+    let g = map(vec![rev("a", &[]), rev("b", &["a"])]);
+    let steps = g.plan_upgrade(&strings(&["a"]), "b").expect("plans");
+    let json = serde_json::to_value(&steps).expect("serializes");
+    assert_eq!(
+        json,
+        serde_json::json!([{
+            "revision": "b",
+            "direction": "up",
+            "down_revisions": ["a"],
+            "version_changes": [{"update": {"from": "a", "to": "b"}}],
+        }])
+    );
+}
