@@ -7,5 +7,6 @@ mod cli;
 mod config;
 mod harness;
 mod logging;
+mod revisions;
 mod signals;
 mod startproject;

@@ -36,10 +36,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
     /// More log output (repeat for more)
-    #[arg(short, long, global = true, action = ArgAction::Count)]
+    #[arg(id = "log_verbosity", short = 'v', global = true, action = ArgAction::Count)]
     pub verbose: u8,
     /// Less output (repeat for less)
-    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "log_verbosity")]
     pub quiet: u8,
     /// No colours (also when NO_COLOR is set)
     #[arg(long, global = true)]

@@ -68,7 +68,9 @@ impl TestDb {
                 let server = server_url(backend);
                 let mut admin = Connection::connect(&RedactedUrl::new(server.clone()), backend)
                     .await
-                    .unwrap_or_else(|e| panic!("cannot reach the {} test server: {e}", backend.name()));
+                    .unwrap_or_else(|e| {
+                        panic!("cannot reach the {} test server: {e}", backend.name())
+                    });
                 admin
                     .execute(&format!("CREATE DATABASE {name}"))
                     .await
@@ -120,7 +122,8 @@ impl Drop for TestDb {
                 .build();
             if let Ok(rt) = rt {
                 rt.block_on(async move {
-                    if let Ok(mut c) = Connection::connect(&RedactedUrl::new(server), backend).await {
+                    if let Ok(mut c) = Connection::connect(&RedactedUrl::new(server), backend).await
+                    {
                         let _ = c.execute(&sql).await;
                         c.close().await;
                     }

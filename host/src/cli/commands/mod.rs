@@ -1,8 +1,15 @@
 //! One module per command (or family of commands); `dispatch` routes to them.
 
+mod clean;
 mod completions;
 mod config;
+mod graph;
+mod makemigrations;
+mod migrate;
+mod project;
+mod revisions;
 mod startproject;
+mod status;
 
 use serde_json::{Value, json};
 
@@ -16,18 +23,52 @@ pub fn dispatch(
     ctx: &Context<'_>,
     run: &CommandRun,
 ) -> Result<Outcome, Failure> {
-    let _ = run;
     match command {
         Command::Startproject { name } => startproject::run(ctx, name),
         Command::Config => config::run(ctx),
         Command::Completions { shell } => completions::run(*shell),
-        Command::Makemigrations(a) if !a.empty => Err(waits_for(command, "autogenerate")),
-        Command::Discover => Err(waits_for(command, "model discovery")),
-        Command::Plugins { .. } => Err(waits_for(command, "the WebAssembly plugin host")),
+        Command::Makemigrations(a) if a.empty => makemigrations::empty(ctx, a),
+        Command::Makemigrations(_) => Err(waits_for(command, "autogenerate")),
+        Command::Merge {
+            revisions,
+            message,
+            branch_label,
+        } => makemigrations::merge(ctx, revisions, message.as_deref(), branch_label.as_deref()),
+        Command::Squash { from, to, message } => {
+            makemigrations::squash(ctx, from, to, message.as_deref())
+        }
+        Command::Migrate(a) => migrate::migrate(ctx, run, a),
+        Command::Rollback(a) => migrate::rollback(ctx, run, a),
+        Command::Stamp {
+            revisions,
+            purge,
+            sql,
+        } => migrate::stamp(ctx, revisions, *purge, *sql),
+        Command::Fresh(a) => migrate::fresh(ctx, run, a),
+        Command::Reset(a) => migrate::reset(ctx, run, a),
+        Command::Status => status::status(ctx),
         Command::Check {
             drift_only: true, ..
         } => Err(waits_for(command, "autogenerate")),
-        _ => Err(waits_for(command, "the revision engine")),
+        Command::Check { .. } => status::check(ctx),
+        Command::Validate => status::validate(ctx),
+        Command::Current { verbose } => revisions::current(ctx, *verbose),
+        Command::Heads { verbose } => revisions::heads(ctx, *verbose),
+        Command::Branches => revisions::branches(ctx),
+        Command::History {
+            range,
+            verbose,
+            graph,
+        } => revisions::history(ctx, range.as_deref(), *verbose, *graph),
+        Command::Show { revision, sql } => revisions::show(ctx, revision, *sql),
+        Command::List {
+            pending_only,
+            applied_only,
+        } => revisions::list(ctx, *pending_only, *applied_only),
+        Command::Graph => graph::run(ctx),
+        Command::Clean { cache_only } => clean::run(ctx, *cache_only),
+        Command::Discover => Err(waits_for(command, "model discovery")),
+        Command::Plugins { .. } => Err(waits_for(command, "the WebAssembly plugin host")),
     }
 }
 

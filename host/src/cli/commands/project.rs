@@ -1,0 +1,175 @@
+//! What the revision commands share: loading the versions folder, connecting to the
+//! database, reading its heads, and turning runner errors into exit codes.
+
+use std::path::PathBuf;
+
+use crate::cli::{Context, Exit, Failure};
+use crate::config::Loaded;
+use crate::db::{self, Backend, Connection};
+use crate::revision::{LoadError, ScriptDir};
+use crate::runner::{self, RunOptions};
+
+/// The loaded project: settings and revisions.
+pub struct Project<'a> {
+    pub loaded: &'a Loaded,
+    pub scripts: ScriptDir,
+}
+
+impl<'a> Project<'a> {
+    /// Loads the versions folder; every broken file is printed as a diagnostic.
+    pub fn load(ctx: &'a Context<'_>) -> Result<Self, Failure> {
+        let loaded = ctx.loaded()?;
+        let dir = loaded.settings.versions_dir();
+        let scripts = ScriptDir::load(&dir).map_err(|e| load_failure(ctx, e, &dir))?;
+        Ok(Project { loaded, scripts })
+    }
+
+    pub fn versions_dir(&self) -> PathBuf {
+        self.loaded.settings.versions_dir()
+    }
+
+    pub fn backend(&self) -> Result<Backend, Failure> {
+        let engine = self.loaded.settings.engine();
+        Backend::of_engine(engine).ok_or_else(|| {
+            Failure::usage(format!(
+                "The database engine `{engine}` needs the dialect plugin host, which is not built yet"
+            ))
+        })
+    }
+
+    /// `postgresql at host:5432/db` or the SQLite path: for messages, no password.
+    pub fn target(&self) -> String {
+        let backend = self.backend().unwrap_or(Backend::Sqlite);
+        db::describe_target(self.loaded.settings.database_url(), backend)
+    }
+
+    pub fn version_table(&self) -> &str {
+        &self.loaded.settings.migration.version_table
+    }
+
+    pub fn run_options(&self) -> Result<RunOptions, Failure> {
+        RunOptions::new(self.version_table(), &self.target()).map_err(runner_failure)
+    }
+
+    /// Connects (SQLite: creates the file when missing).
+    pub async fn connect(&self) -> Result<Connection, Failure> {
+        let backend = self.backend()?;
+        Connection::connect(self.loaded.settings.database_url(), backend)
+            .await
+            .map_err(|e| Failure::new(Exit::Database, e))
+    }
+
+    /// Connects only if the database exists: a SQLite file that is not there yet means
+    /// nothing was applied, and reading commands must not create it.
+    pub async fn connect_existing(&self) -> Result<Option<Connection>, Failure> {
+        if self.backend()? == Backend::Sqlite {
+            let path = db::describe_target(self.loaded.settings.database_url(), Backend::Sqlite);
+            if !std::path::Path::new(&path).exists() {
+                return Ok(None);
+            }
+        }
+        self.connect().await.map(Some)
+    }
+
+    /// The database's current heads (empty for a database with no version table).
+    pub async fn db_heads(&self) -> Result<Vec<String>, Failure> {
+        match self.connect_existing().await? {
+            None => Ok(Vec::new()),
+            Some(mut conn) => {
+                let heads = runner::read_heads(&mut conn, self.version_table())
+                    .await
+                    .map_err(|e| Failure::new(Exit::Database, e));
+                conn.close().await;
+                heads
+            }
+        }
+    }
+}
+
+/// A runtime for one command's database work.
+pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Failure> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                Exit::Database,
+                anyhow::anyhow!("Cannot start the async runtime: {e}"),
+            )
+        })?;
+    Ok(rt.block_on(future))
+}
+
+/// Exit 3 for database trouble, 2 for everything about the user's input.
+pub fn runner_failure(e: runner::Error) -> Failure {
+    let exit = if e.is_database() {
+        Exit::Database
+    } else {
+        Exit::Usage
+    };
+    let hints = runner_hints(&e);
+    let mut failure = Failure::new(exit, e);
+    failure.hints = hints;
+    failure
+}
+
+fn runner_hints(e: &runner::Error) -> Vec<String> {
+    match e {
+        runner::Error::LockTimeout { .. } => vec![
+            "Wait for the other `sqlalembic migrate` to finish, then run this again".to_owned(),
+        ],
+        runner::Error::Statement {
+            transactional: false,
+            executed,
+            revision,
+            ..
+        } if !executed.is_empty() => vec![
+            format!(
+                "Undo the statements listed above by hand (or finish them), then run `sqlalembic stamp {revision}` if you completed the revision, or fix the revision file and run `sqlalembic migrate` again"
+            ),
+        ],
+        runner::Error::Statement { .. } => vec![
+            "Fix the revision file and run the command again; nothing of the failed revision was kept".to_owned(),
+        ],
+        runner::Error::File(f) => f.hints(),
+        runner::Error::Graph(_) => {
+            vec!["`sqlalembic heads` and `sqlalembic history` list the revisions".to_owned()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn load_failure(ctx: &Context<'_>, e: LoadError, dir: &std::path::Path) -> Failure {
+    match e {
+        LoadError::MissingDir(_) => Failure::usage(format!(
+            "The versions folder `{}` does not exist",
+            relative(ctx, dir)
+        ))
+        .hint("Run `sqlalembic startproject` to create a project, or set MIGRATION_DIR / MIGRATION_VERSIONS_PATH"),
+        LoadError::Files(errors) => {
+            for err in &errors {
+                ctx.printer.diagnostic(&err.diagnostic());
+            }
+            Failure::usage(format!(
+                "{} revision file{} cannot be read; nothing was run",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            ))
+        }
+        LoadError::Graph(g) => Failure::usage(g)
+            .hint("Fix the `down_revision` / `depends_on` lines named above; nothing was run"),
+    }
+}
+
+/// A path relative to the project root, for messages.
+pub fn relative(ctx: &Context<'_>, path: &std::path::Path) -> String {
+    let root = ctx
+        .loaded
+        .as_ref()
+        .map(|l| l.settings.project_root.clone())
+        .unwrap_or_else(|| ctx.cwd.clone());
+    path.strip_prefix(&root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}

@@ -1,0 +1,330 @@
+//! `status`, `check` and `validate`: where the database stands against the revision
+//! files, as a report (status) or a gate with exit code 1 (check, validate).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::project::{Project, block_on, relative};
+use super::revisions::{applied_set, graph_failure};
+use crate::cli::{Context, Exit, Failure, Outcome};
+use crate::revision::file;
+use crate::revision::{LoadError, ScriptDir};
+use crate::runner::{self, HistoryRow};
+
+/// One problem `status` and `validate` report.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    pub code: &'static str,
+    pub revision: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// Heads and history rows of the database (empty when it does not exist yet).
+fn db_state(project: &Project<'_>) -> Result<(Vec<String>, Vec<HistoryRow>), Failure> {
+    block_on(async {
+        match project.connect_existing().await? {
+            None => Ok((Vec::new(), Vec::new())),
+            Some(mut conn) => {
+                let result = async {
+                    let heads = runner::read_heads(&mut conn, project.version_table()).await?;
+                    let history = runner::read_history(&mut conn).await?;
+                    Ok::<_, crate::db::DbError>((heads, history))
+                }
+                .await;
+                conn.close().await;
+                result.map_err(|e| Failure::new(Exit::Database, e))
+            }
+        }
+    })?
+}
+
+/// Problems between the files and the database.
+fn problems(
+    ctx: &Context<'_>,
+    scripts: &ScriptDir,
+    db_heads: &[String],
+    history: &[HistoryRow],
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let heads = scripts.graph.heads();
+    if heads.len() > 1 {
+        out.push(Problem {
+            code: "multiple-heads",
+            revision: None,
+            message: format!(
+                "The revision graph has {} heads: {}",
+                heads.len(),
+                heads.join(", ")
+            ),
+            hint: Some(
+                "Run `sqlalembic merge heads` to join them, or target one with `label@head`"
+                    .to_owned(),
+            ),
+        });
+    }
+    for h in db_heads {
+        if scripts.graph.get(h).is_none() {
+            out.push(Problem {
+                code: "unknown-revision",
+                revision: Some(h.clone()),
+                message: format!("The database is at {h}, which has no revision file"),
+                hint: Some(format!(
+                    "Restore the file of {h}, or `sqlalembic stamp` the database at a known revision"
+                )),
+            });
+        }
+    }
+    // The checksum recorded when each applied revision was last upgraded.
+    let applied = applied_set(scripts, db_heads);
+    let mut last_up: HashMap<&str, &HistoryRow> = HashMap::new();
+    for row in history.iter().filter(|r| r.direction == "upgrade") {
+        last_up.insert(&row.revision, row);
+    }
+    let mut ids: Vec<&String> = applied.iter().collect();
+    ids.sort();
+    for id in ids {
+        let Some(row) = last_up.get(id.as_str()) else {
+            continue;
+        };
+        let Some(recorded) = &row.checksum else {
+            continue;
+        };
+        let Some(f) = scripts.file(id) else { continue };
+        match std::fs::read(&f.path) {
+            Ok(bytes) if &file::checksum(&bytes) != recorded => out.push(Problem {
+                code: "changed-file",
+                revision: Some(id.clone()),
+                message: format!(
+                    "{} changed after it was applied on {}",
+                    relative(ctx, &f.path),
+                    row.applied_at
+                ),
+                hint: Some(
+                    "Revert the edit and put the change in a new revision; the database still has the old version"
+                        .to_owned(),
+                ),
+            }),
+            Ok(_) => {}
+            Err(e) => out.push(Problem {
+                code: "unreadable-file",
+                revision: Some(id.clone()),
+                message: format!("{} cannot be read: {e}", relative(ctx, &f.path)),
+                hint: None,
+            }),
+        }
+    }
+    // Applied according to history but gone from the folder (and not replaced).
+    let mut seen = std::collections::HashSet::new();
+    for row in history {
+        if row.direction == "upgrade"
+            && scripts.graph.get(&row.revision).is_none()
+            && seen.insert(row.revision.clone())
+            && !db_heads.contains(&row.revision)
+        {
+            let still_applied = history
+                .iter()
+                .rev()
+                .find(|r| r.revision == row.revision)
+                .is_some_and(|r| r.direction == "upgrade");
+            if still_applied {
+                out.push(Problem {
+                    code: "vanished-file",
+                    revision: Some(row.revision.clone()),
+                    message: format!("Revision {} was applied but its file is gone", row.revision),
+                    hint: Some("Restore the file from version control".to_owned()),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn pending(project: &Project<'_>, db_heads: &[String]) -> Result<Vec<String>, Failure> {
+    if project.scripts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let known: Vec<String> = db_heads
+        .iter()
+        .filter(|h| project.scripts.graph.get(h).is_some())
+        .cloned()
+        .collect();
+    Ok(project
+        .scripts
+        .graph
+        .plan_upgrade(&known, "heads")
+        .map_err(graph_failure)?
+        .into_iter()
+        .map(|s| s.revision)
+        .collect())
+}
+
+pub fn status(ctx: &Context<'_>) -> Result<Outcome, Failure> {
+    let project = Project::load(ctx)?;
+    let scripts = &project.scripts;
+    let (db_heads, history) = db_state(&project)?;
+    let pending = pending(&project, &db_heads)?;
+    let problems = problems(ctx, scripts, &db_heads, &history);
+    let heads: Vec<&str> = scripts.graph.heads();
+    let branch_points = scripts.graph.branch_points();
+    let message = |id: &str| {
+        scripts
+            .file(id)
+            .and_then(|f| f.message.clone())
+            .unwrap_or_default()
+    };
+    if ctx.printer.is_json() {
+        ctx.printer.json(&json!({
+            "database": project.target(),
+            "engine": project.loaded.settings.engine().to_string(),
+            "versions": relative(ctx, &project.versions_dir()),
+            "revisions": scripts.len(),
+            "current": db_heads,
+            "heads": heads,
+            "pending": pending,
+            "branch_points": branch_points,
+            "problems": problems,
+        }));
+    } else {
+        let p = ctx.printer;
+        p.line(format!("Database:   {}", project.target()));
+        p.line(format!(
+            "Revisions:  {} in {}",
+            scripts.len(),
+            relative(ctx, &project.versions_dir())
+        ));
+        if db_heads.is_empty() {
+            p.line("Current:    base (no revision applied)");
+        } else {
+            for (i, h) in db_heads.iter().enumerate() {
+                let tag = if heads.contains(&h.as_str()) {
+                    " (head)"
+                } else {
+                    ""
+                };
+                p.line(format!(
+                    "{}{h}{tag}  {}",
+                    if i == 0 {
+                        "Current:    "
+                    } else {
+                        "            "
+                    },
+                    message(h)
+                ));
+            }
+        }
+        if heads.is_empty() {
+            p.line("Heads:      none (no revisions yet)");
+        } else {
+            p.line(format!("Heads:      {}", heads.join(", ")));
+        }
+        if !branch_points.is_empty() {
+            p.line(format!("Branches:   {}", branch_points.join(", ")));
+        }
+        if pending.is_empty() {
+            p.line("Pending:    none, the database is up to date");
+        } else {
+            p.line(format!(
+                "Pending:    {} (run `sqlalembic migrate`)",
+                pending.len()
+            ));
+            for id in pending.iter().take(10) {
+                p.line(format!("            {id}  {}", message(id)));
+            }
+            if pending.len() > 10 {
+                p.line(format!("            ... and {} more", pending.len() - 10));
+            }
+        }
+        for problem in &problems {
+            p.warn(&problem.message);
+            if let Some(h) = &problem.hint {
+                p.line(format!("  hint: {h}"));
+            }
+        }
+    }
+    Ok(Outcome::with(json!({
+        "current": db_heads, "pending": pending.len(), "problems": problems.len(),
+    })))
+}
+
+/// `check`: exit 1 when migrations are pending.
+pub fn check(ctx: &Context<'_>) -> Result<Outcome, Failure> {
+    let project = Project::load(ctx)?;
+    let (db_heads, _) = db_state(&project)?;
+    let pending = pending(&project, &db_heads)?;
+    if ctx.printer.is_json() {
+        ctx.printer.json(&json!({ "pending": pending }));
+    } else if pending.is_empty() {
+        ctx.printer.line("No pending migrations");
+    } else {
+        ctx.printer.line(format!(
+            "{} pending migration{}:",
+            pending.len(),
+            if pending.len() == 1 { "" } else { "s" }
+        ));
+        for id in &pending {
+            let msg = project
+                .scripts
+                .file(id)
+                .and_then(|f| f.message.clone())
+                .unwrap_or_default();
+            ctx.printer.line(format!("  {id}  {msg}"));
+        }
+    }
+    let mut outcome = Outcome::with(json!({ "pending": pending }));
+    if !pending.is_empty() {
+        outcome.exit = Exit::Found;
+    }
+    Ok(outcome)
+}
+
+/// `validate`: graph problems, changed or vanished files of applied revisions, several
+/// heads. Exit 1 when anything is found.
+pub fn validate(ctx: &Context<'_>) -> Result<Outcome, Failure> {
+    let loaded = ctx.loaded()?;
+    let dir = loaded.settings.versions_dir();
+    let mut found: Vec<Problem> = Vec::new();
+    match ScriptDir::load(&dir) {
+        Err(LoadError::Files(errors)) => {
+            for e in &errors {
+                ctx.printer.diagnostic(&e.diagnostic());
+                found.push(Problem {
+                    code: e.code(),
+                    revision: None,
+                    message: e.to_string(),
+                    hint: e.hints().into_iter().next(),
+                });
+            }
+        }
+        Err(e @ (LoadError::Graph(_) | LoadError::MissingDir(_))) => found.push(Problem {
+            code: "graph",
+            revision: None,
+            message: e.to_string(),
+            hint: None,
+        }),
+        Ok(scripts) => {
+            let project = Project { loaded, scripts };
+            let (db_heads, history) = db_state(&project)?;
+            found = problems(ctx, &project.scripts, &db_heads, &history);
+        }
+    }
+    if ctx.printer.is_json() {
+        ctx.printer.json(&json!({ "problems": found }));
+    } else if found.is_empty() {
+        ctx.printer.line("No problems found");
+    } else {
+        for p in &found {
+            ctx.printer.line(format!("{}: {}", p.code, p.message));
+            if let Some(h) = &p.hint {
+                ctx.printer.line(format!("  hint: {h}"));
+            }
+        }
+    }
+    let mut outcome = Outcome::with(json!({ "problems": found.len() }));
+    if !found.is_empty() {
+        outcome.exit = Exit::Found;
+    }
+    Ok(outcome)
+}

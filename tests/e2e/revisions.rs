@@ -1,0 +1,590 @@
+//! The revision engine end to end on SQLite: files, graph commands, migrate/rollback,
+//! stamp, merge, squash, failures, offline SQL, concurrency, signals.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use sqlalembic::config::RedactedUrl;
+use sqlalembic::db::{Backend, Connection};
+use sqlalembic::signals::{Dispatcher, HandlerMode, Signal, Verdict};
+
+use crate::harness::Project;
+
+/// A project with a versions folder and SQLite database `app.db`.
+fn project() -> Project {
+    let p = Project::new();
+    p.write("sqlalembic.toml", "[database]\nDB_NAME = \"app.db\"\n");
+    std::fs::create_dir_all(p.path().join("migrations/versions")).expect("mkdir");
+    p
+}
+
+fn rev(p: &Project, id: &str, down: Option<&str>, body: &str) -> PathBuf {
+    let down = down
+        .map(|d| format!("down_revision = \"{d}\"\n"))
+        .unwrap_or_default();
+    p.write(
+        &format!("migrations/versions/{id}_rev.toml"),
+        &format!("revision = \"{id}\"\n{down}message = \"rev {id}\"\n\n{body}"),
+    )
+}
+
+const USERS: &str = r#"
+[[upgrade]]
+op = "create_table"
+table = "users"
+columns = [
+  { name = "id", type = "integer", primary_key = true },
+  { name = "name", type = "varchar(50)", nullable = false },
+]
+
+[[downgrade]]
+op = "drop_table"
+table = "users"
+"#;
+
+const POSTS: &str = r#"
+[[upgrade]]
+op = "create_table"
+table = "posts"
+columns = [
+  { name = "id", type = "integer", primary_key = true },
+  { name = "title", type = "varchar(200)", nullable = false },
+  { name = "user_id", type = "integer", nullable = false },
+]
+foreign_keys = [{ columns = ["user_id"], references = "users(id)", ondelete = "cascade" }]
+
+[[downgrade]]
+op = "drop_table"
+table = "posts"
+"#;
+
+const A: &str = "aaaaaaaaaaaa";
+const B: &str = "bbbbbbbbbbbb";
+const C: &str = "cccccccccccc";
+
+/// Runs `sql` against the project's SQLite database.
+fn query(p: &Project, sql: &str) -> Vec<Vec<Option<String>>> {
+    let url = RedactedUrl::new(format!("sqlite://{}", p.path().join("app.db").display()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let mut c = Connection::connect(&url, Backend::Sqlite)
+            .await
+            .expect("connect");
+        let rows = c.query_text(sql).await.expect("query");
+        c.close().await;
+        rows
+    })
+}
+
+fn versions(p: &Project) -> Vec<String> {
+    let mut v: Vec<String> = query(p, "SELECT version_num FROM alembic_version")
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .collect();
+    v.sort();
+    v
+}
+
+fn tables(p: &Project) -> Vec<String> {
+    query(p, "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .collect()
+}
+
+#[test]
+fn readme_flow_startproject_empty_revision_migrate_status() {
+    let p = Project::new();
+    p.run(&["startproject", "demo"]).success();
+    let run = p.run(&["-C", "demo", "makemigrations", "--empty", "first step"]);
+    run.success();
+    assert!(run.stdout.contains("Created revision"), "{run:#?}");
+    let files: Vec<_> = std::fs::read_dir(p.path().join("demo/migrations/versions"))
+        .expect("versions")
+        .collect();
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(files[0].as_ref().expect("entry").path()).expect("read");
+    assert!(text.contains("# op = \"create_table\""), "{text}");
+    assert!(!text.contains("upgrade = []"), "{text}");
+    p.run(&["-C", "demo", "migrate"]).success();
+    let run = p.run(&["-C", "demo", "status"]);
+    run.success();
+    assert!(run.stdout.contains("(head)"), "{run:#?}");
+    assert!(run.stdout.contains("up to date"), "{run:#?}");
+}
+
+#[test]
+fn migrate_and_rollback_apply_ops_and_keep_alembic_rows() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    let run = p.run(&["migrate"]);
+    run.success();
+    assert!(run.stdout.contains("Applied 2 revisions"), "{run:#?}");
+    assert_eq!(versions(&p), [B]);
+    assert!(tables(&p).contains(&"posts".to_owned()));
+    // History: one row per step with a sha256 checksum.
+    let hist = query(
+        &p,
+        "SELECT revision, direction, checksum FROM sqlalembic_history ORDER BY id",
+    );
+    assert_eq!(hist.len(), 2);
+    assert_eq!(hist[0][0].as_deref(), Some(A));
+    assert_eq!(hist[0][1].as_deref(), Some("upgrade"));
+    assert_eq!(hist[0][2].as_deref().map(str::len), Some(64));
+
+    p.run(&["rollback"]).success();
+    assert_eq!(versions(&p), [A]);
+    assert!(!tables(&p).contains(&"posts".to_owned()));
+    p.run(&["rollback", "base"]).success();
+    assert!(versions(&p).is_empty());
+    assert!(!tables(&p).contains(&"users".to_owned()));
+    // Already at base: nothing to do (as Alembic); one step below base is an error.
+    let run = p.run(&["rollback", "base"]);
+    run.success();
+    assert!(run.stdout.contains("Nothing to downgrade"), "{run:#?}");
+    p.run(&["rollback", "-1"]).code(2);
+}
+
+#[test]
+fn relative_and_prefix_targets() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    rev(&p, C, Some(B), "");
+    p.run(&["migrate", "+1"]).success();
+    assert_eq!(versions(&p), [A]);
+    p.run(&["migrate", "bbbb"]).success();
+    assert_eq!(versions(&p), [B]);
+    p.run(&["migrate", "head"]).success();
+    assert_eq!(versions(&p), [C]);
+    p.run(&["rollback", "-2"]).success();
+    assert_eq!(versions(&p), [A]);
+}
+
+#[test]
+fn ambiguous_prefix_lists_the_matches() {
+    let p = project();
+    rev(&p, "abcd00000001", None, "");
+    rev(&p, "abcd00000002", Some("abcd00000001"), "");
+    let run = p.run(&["migrate", "abcd"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains("abcd00000001") && run.stderr.contains("abcd00000002"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn unknown_revision_is_a_usage_error() {
+    let p = project();
+    rev(&p, A, None, "");
+    let run = p.run(&["migrate", "ffffffffffff"]);
+    run.code(2);
+    assert!(run.stderr.contains("ffffffffffff"), "{run:#?}");
+}
+
+#[test]
+fn a_failing_statement_leaves_the_previous_revision_and_names_everything() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(
+        &p,
+        B,
+        Some(A),
+        "[[upgrade]]\nop = \"sql\"\nsql = \"CREATE TABLE half (id INTEGER)\"\n\n[[upgrade]]\nop = \"sql\"\nsql = \"INSERT INTO no_such_table VALUES (1)\"\n",
+    );
+    let run = p.run(&["migrate"]);
+    run.code(3);
+    for needle in [B, "no_such_table", "INSERT INTO no_such_table VALUES (1)"] {
+        assert!(run.stderr.contains(needle), "{needle}: {run:#?}");
+    }
+    assert_eq!(versions(&p), [A]);
+    assert!(
+        !tables(&p).contains(&"half".to_owned()),
+        "the failed revision left a table"
+    );
+    assert!(tables(&p).contains(&"users".to_owned()));
+}
+
+#[test]
+fn a_broken_file_is_refused_before_the_database_is_touched() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(
+        &p,
+        B,
+        Some(A),
+        "[[upgrade]]\nop = \"create_tabel\"\ntable = \"x\"\n",
+    );
+    let run = p.run(&["migrate"]);
+    run.code(2);
+    assert!(run.stderr.contains("bbbbbbbbbbbb_rev.toml:"), "{run:#?}");
+    assert!(
+        run.stderr.contains("create_table"),
+        "suggests the closest op: {run:#?}"
+    );
+    assert!(
+        !p.path().join("app.db").exists() || tables(&p).is_empty(),
+        "{:?}",
+        tables(&p)
+    );
+
+    let p = project();
+    p.write("migrations/versions/xyz_bad.toml", "revision = \"xyz\"\n");
+    let run = p.run(&["status"]);
+    run.code(2);
+    assert!(run.stderr.contains("xyz_bad.toml:1:"), "{run:#?}");
+}
+
+#[test]
+fn several_heads_merge_and_branch_labels() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), "");
+    rev(&p, C, Some(A), "");
+    let run = p.run(&["migrate", "head"]);
+    run.code(2);
+    assert!(run.stderr.contains("Multiple head revisions"), "{run:#?}");
+    assert!(run.stderr.contains(B) && run.stderr.contains(C), "{run:#?}");
+    p.run(&["migrate", "heads"]).success();
+    assert_eq!(versions(&p), [B, C]);
+    let run = p.run(&["status", "--format", "json"]);
+    run.success();
+    let json = run.json();
+    assert_eq!(json["current"].as_array().map(Vec::len), Some(2));
+    assert_eq!(json["pending"].as_array().map(Vec::len), Some(0));
+    assert!(json["problems"].to_string().contains("multiple-heads"));
+
+    let run = p.run(&["merge", "heads", "-m", "join"]);
+    run.success();
+    let run = p.run(&["heads", "--format", "json"]);
+    let heads = run.json();
+    assert_eq!(heads.as_array().map(Vec::len), Some(1));
+    let merge_id = heads[0]["revision"].as_str().expect("id").to_owned();
+    assert_eq!(heads[0]["down_revision"].as_array().map(Vec::len), Some(2));
+    p.run(&["migrate"]).success();
+    assert_eq!(versions(&p), [merge_id.clone()]);
+    // Unmerge: back to the two heads (`-1` from a merge is an ambiguous walk, as in Alembic).
+    let run = p.run(&["rollback", "-1"]);
+    run.code(2);
+    assert!(run.stderr.contains("Ambiguous walk"), "{run:#?}");
+    p.run(&["rollback", B]).success();
+    assert_eq!(versions(&p), [B, C]);
+}
+
+#[test]
+fn new_branch_from_base_with_a_label() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    let run = p.run(&[
+        "makemigrations",
+        "--empty",
+        "--head",
+        "base",
+        "--branch-label",
+        "reports",
+        "start reports",
+    ]);
+    run.success();
+    let run = p.run(&["heads", "--format", "json"]);
+    let heads = run.json();
+    assert_eq!(heads.as_array().map(Vec::len), Some(2));
+    p.run(&["migrate", "reports@head"]).success();
+    assert_eq!(versions(&p).len(), 1);
+    assert_ne!(versions(&p), [A]);
+    p.run(&["migrate", "heads"]).success();
+    assert_eq!(versions(&p).len(), 2);
+}
+
+#[test]
+fn stamp_and_purge() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    p.run(&["stamp", "head"]).success();
+    assert_eq!(versions(&p), [B]);
+    assert!(
+        !tables(&p).contains(&"posts".to_owned()),
+        "stamp must not run migrations"
+    );
+    p.run(&["stamp", A]).success();
+    assert_eq!(versions(&p), [A]);
+    p.run(&["stamp", "base", "--purge"]).success();
+    assert!(versions(&p).is_empty());
+}
+
+#[test]
+fn offline_sql_needs_no_database() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    let run = p.run(&["migrate", "--sql"]);
+    run.success();
+    assert!(run.stdout.contains("CREATE TABLE"), "{run:#?}");
+    assert!(run.stdout.contains("posts"), "{run:#?}");
+    assert!(run.stdout.contains("alembic_version"), "{run:#?}");
+    assert!(!p.path().join("app.db").exists(), "--sql must not connect");
+    let run = p.run(&["rollback", &format!("{B}:{A}"), "--sql"]);
+    run.success();
+    assert!(run.stdout.contains("DROP TABLE"), "{run:#?}");
+    let run = p.run(&["show", B, "--sql"]);
+    run.success();
+    assert!(run.stdout.contains("CREATE TABLE"), "{run:#?}");
+}
+
+#[test]
+fn dry_run_lists_steps_and_changes_nothing() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    let run = p.run(&["migrate", "--dry-run"]);
+    run.success();
+    assert!(run.stdout.contains(A), "{run:#?}");
+    assert!(!p.path().join("app.db").exists());
+}
+
+#[test]
+fn history_list_current_and_json_shapes() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    p.run(&["migrate", A]).success();
+    let run = p.run(&["history", "--format", "json"]);
+    run.success();
+    let list = run.json();
+    let list = list.as_array().expect("list");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["revision"], B);
+    assert_eq!(list[0]["down_revision"], A);
+    assert_eq!(list[1]["down_revision"], serde_json::Value::Null);
+    assert_eq!(list[0]["applied"], false);
+    assert_eq!(list[1]["applied"], true);
+    for key in ["branch_labels", "depends_on", "message", "file"] {
+        assert!(list[0].get(key).is_some(), "{key}");
+    }
+    let run = p.run(&["history"]);
+    assert!(
+        run.stdout.contains(&format!("{A} -> {B} (head), rev {B}")),
+        "{run:#?}"
+    );
+    let run = p.run(&["list", "--pending-only"]);
+    assert!(
+        run.stdout.contains(B) && !run.stdout.contains(&format!("] {A}")),
+        "{run:#?}"
+    );
+    let run = p.run(&["list", "--applied-only"]);
+    assert!(
+        run.stdout.contains(A) && !run.stdout.contains(B),
+        "{run:#?}"
+    );
+    let run = p.run(&["current"]);
+    assert_eq!(run.stdout.trim(), A);
+    let run = p.run(&["history", "--graph"]);
+    assert!(run.stdout.contains("* "), "{run:#?}");
+    let run = p.run(&["graph", "--format", "dot"]);
+    assert!(
+        run.stdout.contains(&format!("\"{A}\" -> \"{B}\"")),
+        "{run:#?}"
+    );
+    let run = p.run(&["graph", "--format", "mermaid"]);
+    assert!(run.stdout.contains(&format!("r{A} --> r{B}")), "{run:#?}");
+}
+
+#[test]
+fn check_and_validate_gate() {
+    let p = project();
+    let path = rev(&p, A, None, USERS);
+    p.run(&["check"]).code(1);
+    p.run(&["migrate"]).success();
+    p.run(&["check"]).success();
+    p.run(&["validate"]).success();
+    // Editing an applied revision is reported; CRLF alone is not an edit.
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, text.replace('\n', "\r\n")).expect("write");
+    p.run(&["validate"]).success();
+    std::fs::write(&path, text.replace("varchar(50)", "varchar(80)")).expect("write");
+    let run = p.run(&["validate"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains("changed after it was applied"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn fresh_and_reset_need_confirmation_and_refuse_production() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    p.run(&["migrate"]).success();
+    p.run(&["reset"]).code(2);
+    p.run(&["fresh"]).code(2);
+    let run = p.run_env(&["reset", "--confirm"], &[("ENVIRONMENT", "production")]);
+    run.code(2);
+    assert!(run.stderr.contains("production"), "{run:#?}");
+    assert_eq!(versions(&p), [A]);
+    p.run(&["fresh", "--confirm"]).success();
+    assert_eq!(versions(&p), [A]);
+    p.run(&["reset", "--confirm"]).success();
+    assert!(versions(&p).is_empty());
+}
+
+#[test]
+fn squash_keeps_applied_databases_valid() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    rev(&p, C, Some(B), "");
+    p.run(&["migrate", B]).success();
+    let run = p.run(&["squash", A, B, "-m", "initial", "--format", "json"]);
+    run.success();
+    let new_id = run.json()["revision"].as_str().expect("id").to_owned();
+    let run = p.run(&["status", "--format", "json"]);
+    run.success();
+    assert_eq!(
+        run.json()["pending"].as_array().map(Vec::len),
+        Some(1),
+        "{run:#?}"
+    );
+    p.run(&["migrate"]).success();
+    assert_eq!(versions(&p), [C]);
+    // A fresh database gets the squashed revision.
+    std::fs::remove_file(p.path().join("app.db")).expect("rm");
+    p.run(&["migrate"]).success();
+    assert_eq!(versions(&p), [C]);
+    let hist = query(&p, "SELECT revision FROM sqlalembic_history ORDER BY id");
+    assert_eq!(hist[0][0].as_deref(), Some(new_id.as_str()));
+}
+
+#[test]
+fn sqlite_alter_column_rebuilds_the_table_and_keeps_rows() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    rev(
+        &p,
+        C,
+        Some(B),
+        "[[upgrade]]\nop = \"alter_column\"\ntable = \"users\"\ncolumn = \"name\"\ntype = \"text\"\nnullable = true\nexisting_type = \"varchar(50)\"\nexisting_nullable = false\n\n[[downgrade]]\nop = \"alter_column\"\ntable = \"users\"\ncolumn = \"name\"\ntype = \"varchar(50)\"\nnullable = false\n",
+    );
+    p.run(&["migrate", B]).success();
+    query(&p, "INSERT INTO users (id, name) VALUES (1, 'ann')");
+    query(
+        &p,
+        "INSERT INTO posts (id, title, user_id) VALUES (1, 'hello', 1)",
+    );
+    p.run(&["migrate"]).success();
+    let rows = query(&p, "SELECT name FROM users");
+    assert_eq!(rows, vec![vec![Some("ann".to_owned())]]);
+    let posts = query(&p, "SELECT title FROM posts");
+    assert_eq!(posts.len(), 1, "the rebuild must not cascade into posts");
+    let fk = query(&p, "PRAGMA foreign_key_list(posts)");
+    assert_eq!(fk.len(), 1);
+    p.run(&["rollback"]).success();
+    assert_eq!(query(&p, "SELECT name FROM users").len(), 1);
+}
+
+#[test]
+fn concurrent_migrations_apply_each_revision_once() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    rev(
+        &p,
+        C,
+        Some(B),
+        "[[upgrade]]\nop = \"sql\"\nsql = \"INSERT INTO users (id, name) VALUES (1, 'once')\"\n",
+    );
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("sqlalembic"));
+            cmd.current_dir(p.path())
+                .env_clear()
+                .env("NO_COLOR", "1")
+                .args(["migrate", "head"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            cmd.spawn().expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(versions(&p), [C]);
+    assert_eq!(
+        query(&p, "SELECT count(*) FROM sqlalembic_history")[0][0].as_deref(),
+        Some("3")
+    );
+    assert_eq!(
+        query(&p, "SELECT count(*) FROM users")[0][0].as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn runner_signals_fire_in_order() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    let dispatcher = Dispatcher::new(Vec::new());
+    let seen = Arc::new(Mutex::new(Vec::<Signal>::new()));
+    let sink = Arc::clone(&seen);
+    dispatcher.connect_fn("*", "rec", HandlerMode::Observer, move |s: &Signal| {
+        sink.lock().expect("lock").push(s.clone());
+        Ok(Verdict::Proceed)
+    });
+    let args = [
+        "sqlalembic",
+        "-q",
+        "-C",
+        &p.path().display().to_string(),
+        "migrate",
+    ]
+    .map(String::from);
+    assert_eq!(sqlalembic::cli::run_with(args, &dispatcher), 0);
+    let seen = seen.lock().expect("lock");
+    let names: Vec<&str> = seen.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "migration_migrate_command",
+            "alembic_command_started",
+            "revision_applied",
+            "revision_applied",
+            "alembic_command_completed",
+            "command_finished"
+        ]
+    );
+    assert_eq!(seen[2].payload["revision"], A);
+    assert_eq!(seen[3].payload["revision"], B);
+}
+
+#[test]
+fn a_policy_can_deny_the_engine_run() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    let dispatcher = Dispatcher::new(Vec::new());
+    dispatcher.connect_fn(
+        "alembic_command_started",
+        "freeze",
+        HandlerMode::Policy,
+        |_s: &Signal| Ok(Verdict::Deny("Deploy freeze".to_owned())),
+    );
+    let args = [
+        "sqlalembic",
+        "-q",
+        "-C",
+        &p.path().display().to_string(),
+        "migrate",
+    ]
+    .map(String::from);
+    assert_eq!(sqlalembic::cli::run_with(args, &dispatcher), 4);
+    assert!(!p.path().join("app.db").exists() || tables(&p).is_empty());
+}
