@@ -242,6 +242,14 @@ fn execute(cli: &Cli, printer: &mut Printer, dispatcher: &Dispatcher) -> Result<
         .as_ref()
         .map(|l| l.settings.general.project_name.clone())
         .unwrap_or_default();
+    // WebAssembly plugins join the one dispatcher before the start signal (issue 7);
+    // `plugins` loads them itself, to report the broken ones.
+    let plugins = match &ctx.loaded {
+        Some(l) if !matches!(cli.command, Command::Plugins { .. }) => {
+            commands::plugins::connect(l, printer, dispatcher)?
+        }
+        _ => None,
+    };
     let arguments = commands::arguments(&cli.command);
     tracing::debug!(command, "Sending start signal");
     let run = match dispatcher.start_command(command, arguments, &project) {
@@ -260,6 +268,9 @@ fn execute(cli: &Cli, printer: &mut Printer, dispatcher: &Dispatcher) -> Result<
             let report = run.finished(outcome.summary);
             for w in report.warnings() {
                 printer.warn(format!("Handler `{}`: {}", w.0, w.1));
+            }
+            if let Some(failure) = commands::plugins::aborted(plugins.as_ref()) {
+                return Err(failure);
             }
             Ok(outcome.exit)
         }

@@ -6,6 +6,7 @@ mod config;
 mod graph;
 mod makemigrations;
 mod migrate;
+pub(super) mod plugins;
 mod project;
 mod revisions;
 mod startproject;
@@ -68,7 +69,7 @@ pub fn dispatch(
         Command::Graph => graph::run(ctx),
         Command::Clean { cache_only } => clean::run(ctx, *cache_only),
         Command::Discover => Err(waits_for(command, "model discovery")),
-        Command::Plugins { .. } => Err(waits_for(command, "the WebAssembly plugin host")),
+        Command::Plugins { action } => plugins::run(ctx, action),
     }
 }
 

@@ -1,0 +1,250 @@
+//! One loaded plugin: a compiled component, its sandbox grant and at most one live
+//! instance, plugged into the dispatcher as a [`Handler`].
+//!
+//! Input: signals from the [`crate::signals::Dispatcher`]. Output: the plugin's
+//! verdict, or its failure in plain words with its name (trap, time limit, memory
+//! limit, returned error). An instance is created on the first signal and reused
+//! for the next ones while it behaves; a trapped instance is dropped and never
+//! called again (the next signal gets a fresh one). Each call, instantiation
+//! included, runs under the plugin's epoch deadline and memory limit.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use wasmtime::Store;
+
+use super::Inspection;
+use super::bindings::sqlalembic::plugin::types;
+use super::bindings::{SignalHandler, SignalHandlerPre};
+use super::cache::CacheState;
+use super::engine::Runtime;
+use super::sandbox::{Grant, State};
+use crate::config::{OnError, PluginConfig};
+use crate::signals::{Handler, Signal, Verdict, is_start_signal};
+
+/// Why a call produced no verdict.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    #[error("Plugin `{plugin}` ran past its time limit of {limit_ms} ms and was stopped")]
+    Timeout { plugin: String, limit_ms: u64 },
+    #[error("Plugin `{plugin}` went over its memory limit of {limit_mb} MiB and was stopped")]
+    Memory { plugin: String, limit_mb: u64 },
+    #[error("Plugin `{plugin}` crashed (trap: {message})")]
+    Trap { plugin: String, message: String },
+    #[error("Plugin `{plugin}` failed: {message}")]
+    Returned { plugin: String, message: String },
+    #[error("Plugin `{plugin}` could not start: {message}")]
+    Setup { plugin: String, message: String },
+}
+
+/// A failure of a plugin whose `on_error` is `abort`, for the command to stop on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Abort {
+    pub plugin: String,
+    pub signal: String,
+    pub error: String,
+}
+
+/// Shared record of abort-worthy failures during a run.
+pub type Aborts = Arc<Mutex<Vec<Abort>>>;
+
+/// What [`Plugin::new`] is made of.
+pub(super) struct Parts {
+    pub config: PluginConfig,
+    pub path: PathBuf,
+    pub sha256: String,
+    pub cache_state: CacheState,
+    pub inspection: Inspection,
+    pub runtime: Runtime,
+    pub grant: Grant,
+    pub pre: SignalHandlerPre<State>,
+    pub aborts: Aborts,
+}
+
+struct Live {
+    store: Store<State>,
+    bindings: SignalHandler,
+}
+
+/// A plugin ready to receive signals.
+pub struct Plugin {
+    config: PluginConfig,
+    /// The component file (absolute).
+    pub path: PathBuf,
+    pub sha256: String,
+    pub cache_state: CacheState,
+    /// Its imports and exports.
+    pub inspection: Inspection,
+    runtime: Runtime,
+    grant: Arc<Grant>,
+    pre: SignalHandlerPre<State>,
+    live: Mutex<Option<Live>>,
+    instances: std::sync::atomic::AtomicU64,
+    aborts: Aborts,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.config.name)
+            .field("path", &self.path)
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    /// A plugin from its loaded parts (see `load_one`).
+    pub(super) fn new(parts: Parts) -> Plugin {
+        Plugin {
+            config: parts.config,
+            path: parts.path,
+            sha256: parts.sha256,
+            cache_state: parts.cache_state,
+            inspection: parts.inspection,
+            runtime: parts.runtime,
+            grant: Arc::new(parts.grant),
+            pre: parts.pre,
+            live: Mutex::new(None),
+            instances: std::sync::atomic::AtomicU64::new(0),
+            aborts: parts.aborts,
+        }
+    }
+
+    /// Its `[[plugins]]` entry.
+    pub fn config(&self) -> &PluginConfig {
+        &self.config
+    }
+
+    /// What its sandbox grants.
+    pub fn grant(&self) -> &Grant {
+        &self.grant
+    }
+
+    /// How many instances were created so far (a trap makes the next call create one).
+    pub fn instances_created(&self) -> u64 {
+        self.instances.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn instantiate(&self) -> Result<Live, CallError> {
+        let setup = |message: String| CallError::Setup {
+            plugin: self.config.name.clone(),
+            message,
+        };
+        let state = State::new(Arc::clone(&self.grant)).map_err(|e| setup(e.to_string()))?;
+        let mut store = Store::new(&self.runtime.engine, state);
+        store.limiter(|state| state as &mut dyn wasmtime::ResourceLimiter);
+        store.set_epoch_deadline(Runtime::ticks(self.grant.timeout));
+        store.data_mut().deadline = Instant::now() + self.grant.timeout;
+        self.instances
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self.pre.instantiate(&mut store) {
+            Ok(bindings) => Ok(Live { store, bindings }),
+            Err(e) => Err(self.classify(e, store.data().memory_exceeded)),
+        }
+    }
+
+    fn classify(&self, error: wasmtime::Error, memory_exceeded: bool) -> CallError {
+        let plugin = self.config.name.clone();
+        if memory_exceeded {
+            return CallError::Memory {
+                plugin,
+                limit_mb: self.config.memory_mb,
+            };
+        }
+        match error.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::Interrupt) => CallError::Timeout {
+                plugin,
+                limit_ms: self.config.timeout_ms,
+            },
+            Some(trap) => CallError::Trap {
+                plugin,
+                message: trap.to_string(),
+            },
+            None => CallError::Trap {
+                plugin,
+                message: error.to_string(),
+            },
+        }
+    }
+
+    /// Sends one signal to the plugin, in its sandbox, on this thread.
+    pub fn call(&self, signal: &Signal) -> Result<Verdict, CallError> {
+        let mut slot = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(self.instantiate()?);
+        }
+        let live = slot.as_mut().expect("an instance was just created");
+        live.store
+            .set_epoch_deadline(Runtime::ticks(self.grant.timeout));
+        live.store.data_mut().deadline = Instant::now() + self.grant.timeout;
+        let wit = types::Signal::from(signal);
+        match live.bindings.call_handle(&mut live.store, &wit) {
+            Ok(Ok(verdict)) => Ok(verdict.into()),
+            Ok(Err(message)) => Err(CallError::Returned {
+                plugin: self.config.name.clone(),
+                message,
+            }),
+            Err(error) => {
+                let memory = live.store.data().memory_exceeded;
+                // A trapped instance is in an unknown state: never call it again.
+                *slot = None;
+                Err(self.classify(error, memory))
+            }
+        }
+    }
+
+    /// [`Plugin::call`] off any async runtime: WASI's blocking calls must not run on
+    /// a Tokio worker, so inside one the call moves to a short-lived thread.
+    fn call_here_or_aside(&self, signal: &Signal) -> Result<Verdict, CallError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return self.call(signal);
+        }
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| self.call(signal))
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(CallError::Setup {
+                        plugin: self.config.name.clone(),
+                        message: "the call thread panicked".into(),
+                    })
+                })
+        })
+    }
+}
+
+impl Handler for Plugin {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn handle(&self, signal: &Signal) -> Result<Verdict, String> {
+        match self.call_here_or_aside(signal) {
+            // Connected as a policy only so that `on_error = "abort"` can stop a
+            // command: its own deny is just a warning.
+            Ok(Verdict::Deny(reason)) if !self.config.policy => Ok(Verdict::Warn(format!(
+                "{reason} (`deny` ignored: the plugin is not a policy)"
+            ))),
+            Ok(verdict) => Ok(verdict),
+            Err(error) => {
+                let text = error.to_string();
+                if self.config.on_error == OnError::Abort {
+                    self.aborts
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(Abort {
+                            plugin: self.config.name.clone(),
+                            signal: signal.name.clone(),
+                            error: text.clone(),
+                        });
+                    if is_start_signal(&signal.name) {
+                        return Ok(Verdict::Deny(format!("{text}; its `on_error` is `abort`")));
+                    }
+                }
+                Err(text)
+            }
+        }
+    }
+}

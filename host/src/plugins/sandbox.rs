@@ -1,0 +1,462 @@
+//! The sandbox of one plugin: what its `allow` entry grants, the store state its
+//! calls run with, and the host imports (`host`, `http`) checked against the grant.
+//!
+//! Input: a [`PluginConfig`] and the project root. Output: a [`Grant`] (folders
+//! resolved inside the project, visible variables, reachable hosts, limits) and, per
+//! instance, a [`State`] with a WASI context that has exactly those preopens and
+//! variables, no argv, no stdio, no sockets. It refuses folders that are absolute,
+//! climb out with `..`, or resolve (through symlinks) outside the project root.
+//! Every host import passes through [`Grant::check`], one exhaustive `match`.
+
+use std::path::{Component as PathPart, Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::Error;
+use super::bindings::sqlalembic::plugin::{host, http, types};
+use crate::config::{OnError, PluginConfig};
+
+/// Mebibyte.
+const MIB: u64 = 1 << 20;
+/// Table elements a plugin may allocate (function tables of large guests fit).
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+/// Core instances one component may create (Python guests use a few dozen).
+const MAX_INSTANCES: usize = 200;
+
+/// One folder a plugin may see: where it is on the host and the path the plugin
+/// uses for it (the folder as written in `allow`, e.g. `logs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    pub host: PathBuf,
+    pub guest: String,
+    pub writable: bool,
+}
+
+/// Everything a plugin's `[[plugins]]` entry grants, resolved once at load.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub plugin: String,
+    pub folders: Vec<Folder>,
+    /// `(name, value)` of every `allow.env` variable that is set.
+    pub env: Vec<(String, String)>,
+    /// Hosts (`name` or `name:port`) that `http.send` may reach.
+    pub http: Vec<String>,
+    /// The plugin's `settings` as JSON text.
+    pub settings: String,
+    pub settings_value: serde_json::Value,
+    pub timeout: Duration,
+    pub memory_bytes: usize,
+    pub on_error: OnError,
+}
+
+/// A host import, as checked against the grant.
+#[derive(Debug, Clone, Copy)]
+pub enum Capability<'a> {
+    /// `host.log`: always allowed (it is how plugins talk).
+    Log,
+    /// `host.settings` / `host.setting`: the plugin's own settings, always allowed.
+    Settings,
+    /// `http.send` to this host and port.
+    Http { host: &'a str, port: u16 },
+}
+
+impl Grant {
+    /// Resolves `config` against the project root `root`; `env` looks variables up.
+    pub fn new(
+        config: &PluginConfig,
+        root: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Grant, Error> {
+        let mut folders = Vec::new();
+        for (list, writable) in [(&config.allow.read, false), (&config.allow.write, true)] {
+            for written in list {
+                folders.push(resolve_folder(&config.name, root, written, writable)?);
+            }
+        }
+        let env = config
+            .allow
+            .env
+            .iter()
+            .filter_map(|name| env(name).map(|value| (name.clone(), value)))
+            .collect();
+        let memory = config.memory_mb.saturating_mul(MIB);
+        Ok(Grant {
+            plugin: config.name.clone(),
+            folders,
+            env,
+            http: config
+                .allow
+                .http
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            settings: config.settings.to_string(),
+            settings_value: config.settings.clone(),
+            timeout: Duration::from_millis(config.timeout_ms),
+            memory_bytes: usize::try_from(memory).unwrap_or(usize::MAX),
+            on_error: config.on_error,
+        })
+    }
+
+    /// Whether the plugin may use `capability`; `Err` says why not.
+    pub fn check(&self, capability: Capability<'_>) -> Result<(), String> {
+        match capability {
+            Capability::Log | Capability::Settings => Ok(()),
+            Capability::Http { host, port } => {
+                let host = host.to_ascii_lowercase();
+                let with_port = format!("{host}:{port}");
+                if self.http.iter().any(|h| *h == host || *h == with_port) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "HTTP to `{with_port}` is not allowed: add `{host}` to `allow.http` of plugin `{}`",
+                        self.plugin
+                    ))
+                }
+            }
+        }
+    }
+
+    /// A WASI context with exactly this grant: the folders as preopens (read-only
+    /// for `allow.read`), the `allow.env` variables, no argv, stdio discarded, no
+    /// sockets and no name lookup.
+    pub fn wasi(&self) -> Result<WasiCtx, Error> {
+        let mut builder = WasiCtxBuilder::new();
+        builder
+            .allow_blocking_current_thread(true)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .envs(&self.env);
+        for folder in &self.folders {
+            let perms = if folder.writable {
+                FsPerms::ReadWrite
+            } else {
+                FsPerms::ReadOnly
+            };
+            builder
+                .preopened_dir(&folder.host, &folder.guest, perms)
+                .map_err(|e| Error::Grant {
+                    plugin: self.plugin.clone(),
+                    folder: folder.guest.clone(),
+                    message: format!("cannot open it: {e}"),
+                })?;
+        }
+        Ok(builder.build())
+    }
+}
+
+/// `written` (relative to `root`) as a folder the plugin may use.
+fn resolve_folder(
+    plugin: &str,
+    root: &Path,
+    written: &str,
+    writable: bool,
+) -> Result<Folder, Error> {
+    let refuse = |message: String| Error::Grant {
+        plugin: plugin.to_owned(),
+        folder: written.to_owned(),
+        message,
+    };
+    let relative = Path::new(written);
+    let mut guest = Vec::new();
+    for part in relative.components() {
+        match part {
+            PathPart::Normal(p) => guest.push(p.to_string_lossy().into_owned()),
+            PathPart::CurDir => {}
+            PathPart::ParentDir => {
+                return Err(refuse(
+                    "`..` is not allowed: grant folders inside the project".into(),
+                ));
+            }
+            PathPart::RootDir | PathPart::Prefix(_) => {
+                return Err(refuse(
+                    "absolute paths are not allowed: grant folders relative to the project root"
+                        .into(),
+                ));
+            }
+        }
+    }
+    if guest.is_empty() {
+        return Err(refuse(
+            "the whole project cannot be granted: name a folder inside it".into(),
+        ));
+    }
+    let host = root.join(guest.join("/"));
+    if writable && !host.exists() {
+        std::fs::create_dir_all(&host).map_err(|e| refuse(format!("cannot create it: {e}")))?;
+    }
+    let real = host.canonicalize().map_err(|e| {
+        refuse(if e.kind() == std::io::ErrorKind::NotFound {
+            "it does not exist".to_owned()
+        } else {
+            format!("cannot open it: {e}")
+        })
+    })?;
+    let real_root = root
+        .canonicalize()
+        .map_err(|e| refuse(format!("cannot open the project root: {e}")))?;
+    if !real.starts_with(&real_root) {
+        return Err(refuse(format!(
+            "it leads outside the project (to `{}`)",
+            real.display()
+        )));
+    }
+    if !real.is_dir() {
+        return Err(refuse("it is not a folder".into()));
+    }
+    Ok(Folder {
+        host: real,
+        guest: guest.join("/"),
+        writable,
+    })
+}
+
+/// The state of one plugin instance.
+pub struct State {
+    pub grant: std::sync::Arc<Grant>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// Set when a memory grow was refused, to name the trap.
+    pub memory_exceeded: bool,
+    /// Deadline of the current call, for blocking host imports (HTTP).
+    pub deadline: Instant,
+}
+
+impl State {
+    pub fn new(grant: std::sync::Arc<Grant>) -> Result<State, Error> {
+        let wasi = grant.wasi()?;
+        Ok(State {
+            grant,
+            wasi,
+            table: ResourceTable::new(),
+            memory_exceeded: false,
+            deadline: Instant::now(),
+        })
+    }
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl ResourceLimiter for State {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.grant.memory_bytes {
+            self.memory_exceeded = true;
+            return Err(wasmtime::format_err!(
+                "memory limit of {} MiB reached (wanted {} MiB)",
+                self.grant.memory_bytes >> 20,
+                desired.div_ceil(1 << 20)
+            ));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+}
+
+impl types::Host for State {}
+
+impl host::Host for State {
+    fn log(&mut self, level: types::LogLevel, message: String) {
+        if self.grant.check(Capability::Log).is_err() {
+            return;
+        }
+        let plugin = self.grant.plugin.as_str();
+        match tracing::Level::from(level) {
+            tracing::Level::TRACE => tracing::trace!(plugin, "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(plugin, "{message}"),
+            tracing::Level::INFO => tracing::info!(plugin, "{message}"),
+            tracing::Level::WARN => tracing::warn!(plugin, "{message}"),
+            _ => tracing::error!(plugin, "{message}"),
+        }
+    }
+
+    fn settings(&mut self) -> String {
+        match self.grant.check(Capability::Settings) {
+            Ok(()) => self.grant.settings.clone(),
+            Err(_) => "{}".to_owned(),
+        }
+    }
+
+    fn setting(&mut self, key: String) -> Option<String> {
+        self.grant.check(Capability::Settings).ok()?;
+        self.grant
+            .settings_value
+            .get(&key)
+            .map(serde_json::Value::to_string)
+    }
+}
+
+impl http::Host for State {
+    fn send(&mut self, request: http::Request) -> Result<http::Response, String> {
+        super::http::send(&self.grant, self.deadline, request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Allow;
+
+    fn config(allow: Allow) -> PluginConfig {
+        PluginConfig {
+            name: "p".into(),
+            path: PathBuf::from("p.wasm"),
+            signals: Vec::new(),
+            on_error: OnError::Warn,
+            policy: false,
+            timeout_ms: 250,
+            memory_mb: 16,
+            allow,
+            settings: serde_json::json!({"channel": "#deploys"}),
+        }
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn folders_resolve_inside_the_project_and_refuse_escapes() {
+        let root = tempfile::tempdir().expect("temp");
+        std::fs::create_dir_all(root.path().join("migrations/versions")).expect("mkdir");
+        let grant = Grant::new(
+            &config(Allow {
+                read: vec!["./migrations/versions".into()],
+                write: vec!["logs".into()],
+                ..Allow::default()
+            }),
+            root.path(),
+            &no_env,
+        )
+        .expect("valid grant");
+        assert_eq!(grant.folders.len(), 2);
+        assert_eq!(grant.folders[0].guest, "migrations/versions");
+        assert!(!grant.folders[0].writable);
+        assert_eq!(grant.folders[1].guest, "logs");
+        assert!(
+            root.path().join("logs").is_dir(),
+            "write folders are created"
+        );
+        for (bad, why) in [
+            ("../outside", "`..` is not allowed"),
+            ("/etc", "absolute paths"),
+            (".", "the whole project"),
+            ("missing", "does not exist"),
+        ] {
+            let err = Grant::new(
+                &config(Allow {
+                    read: vec![bad.into()],
+                    ..Allow::default()
+                }),
+                root.path(),
+                &no_env,
+            )
+            .expect_err(bad);
+            assert!(err.to_string().contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_folder_leading_out_is_refused() {
+        let root = tempfile::tempdir().expect("temp");
+        let outside = tempfile::tempdir().expect("temp");
+        std::os::unix::fs::symlink(outside.path(), root.path().join("logs")).expect("symlink");
+        let err = Grant::new(
+            &config(Allow {
+                write: vec!["logs".into()],
+                ..Allow::default()
+            }),
+            root.path(),
+            &no_env,
+        )
+        .expect_err("escape");
+        assert!(
+            err.to_string().contains("leads outside the project"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_granted_variables_and_hosts() {
+        let root = tempfile::tempdir().expect("temp");
+        let env = |name: &str| match name {
+            "SLACK" => Some("https://hooks".to_owned()),
+            _ => None,
+        };
+        let grant = Grant::new(
+            &config(Allow {
+                env: vec!["SLACK".into(), "UNSET".into()],
+                http: vec!["Hooks.Example.com".into(), "127.0.0.1:8080".into()],
+                ..Allow::default()
+            }),
+            root.path(),
+            &env,
+        )
+        .expect("valid");
+        assert_eq!(
+            grant.env,
+            [("SLACK".to_owned(), "https://hooks".to_owned())]
+        );
+        assert!(
+            grant
+                .check(Capability::Http {
+                    host: "hooks.example.com",
+                    port: 443
+                })
+                .is_ok()
+        );
+        assert!(
+            grant
+                .check(Capability::Http {
+                    host: "127.0.0.1",
+                    port: 8080
+                })
+                .is_ok()
+        );
+        let err = grant
+            .check(Capability::Http {
+                host: "127.0.0.1",
+                port: 9090,
+            })
+            .expect_err("other port");
+        assert!(err.contains("`127.0.0.1:9090` is not allowed"), "{err}");
+        assert!(
+            grant
+                .check(Capability::Http {
+                    host: "evil.test",
+                    port: 80
+                })
+                .is_err()
+        );
+        assert_eq!(grant.timeout, Duration::from_millis(250));
+        assert_eq!(grant.memory_bytes, 16 << 20);
+    }
+}

@@ -1,0 +1,91 @@
+//! Test support: the first-party plugins built from source, and one shared
+//! compiled-component cache, for this crate's tests and the end-to-end suite.
+//!
+//! Input: the `plugins/` workspace of the repository and the toolchains the test
+//! command installs (`scripts/test`). Output: paths to built components. The Rust
+//! plugins are built once per test process with `cargo build --release --target
+//! wasm32-wasip2` into their own target folder (`$SQLALEMBIC_GUEST_TARGET_DIR`, else
+//! `wasm-guests/` inside the host's target folder), so guest and host builds never
+//! fight over one lock. A missing tool fails the test with the command that
+//! installs it; nothing is skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Overrides where guests are built.
+pub const GUEST_TARGET_ENV: &str = "SQLALEMBIC_GUEST_TARGET_DIR";
+
+/// The repository root (`host/..`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
+}
+
+/// Where guest components are built.
+pub fn guest_target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(GUEST_TARGET_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    // The test executable is `<target>/debug/deps/<name>`.
+    let exe = std::env::current_exe().expect("the test executable has a path");
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| repo_root().join("target"));
+    target.join("wasm-guests")
+}
+
+/// One compiled-component cache shared by every test (a debug-built host compiles
+/// slowly; each component is compiled once per engine configuration).
+pub fn shared_cache_dir() -> PathBuf {
+    guest_target_dir().join("component-cache")
+}
+
+static RUST_GUESTS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+/// The built `.wasm` of a first-party Rust plugin (`audit`, `guard`, `notify`,
+/// `probe`); builds them all on first use.
+pub fn rust_component(name: &str) -> PathBuf {
+    let dir = RUST_GUESTS.get_or_init(build_rust_guests);
+    match dir {
+        Ok(dir) => {
+            let path = dir.join(format!("{name}.wasm"));
+            assert!(
+                path.is_file(),
+                "no component `{}` was built",
+                path.display()
+            );
+            path
+        }
+        Err(message) => panic!("{message}"),
+    }
+}
+
+fn build_rust_guests() -> Result<PathBuf, String> {
+    let target_dir = guest_target_dir();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(&cargo)
+        .current_dir(repo_root().join("plugins"))
+        .args(["build", "--release", "--quiet", "--target", "wasm32-wasip2"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .map_err(|e| format!("Cannot run `cargo` to build the plugins: {e}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let hint = if stderr.contains("wasm32-wasip2") && stderr.contains("target") {
+            "\nhint: install the target with `rustup target add wasm32-wasip2` (scripts/test does it)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "Building the plugins for wasm32-wasip2 failed:\n{stderr}{hint}"
+        ));
+    }
+    Ok(target_dir.join("wasm32-wasip2").join("release"))
+}

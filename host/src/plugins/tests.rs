@@ -1,0 +1,644 @@
+//! The plugin host against real components (built from `plugins/` by
+//! [`super::testing`]) in the real wasmtime sandbox: one test per limit, each with
+//! a misbehaving component.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::testing::{rust_component, shared_cache_dir};
+use super::*;
+use crate::config::Allow;
+use crate::signals::{Dispatcher, Signal, Verdict};
+
+fn config(name: &str, component: &Path) -> PluginConfig {
+    PluginConfig {
+        name: name.to_owned(),
+        path: component.to_path_buf(),
+        signals: Vec::new(),
+        on_error: OnError::Warn,
+        policy: false,
+        timeout_ms: 2_000,
+        memory_mb: 32,
+        allow: Allow::default(),
+        settings: json!({}),
+    }
+}
+
+fn probe(mode: &str) -> PluginConfig {
+    let mut c = config("probe", &rust_component("probe"));
+    c.settings = json!({ "mode": mode });
+    c
+}
+
+fn load_env(root: &Path, configs: Vec<PluginConfig>, env: HashMap<&str, &str>) -> Plugins {
+    let lookup = move |name: &str| env.get(name).map(|v| (*v).to_owned());
+    let options = LoadOptions {
+        project_root: root.to_path_buf(),
+        cache_dir: shared_cache_dir(),
+        env: &lookup,
+    };
+    let plugins = load_with(&configs, &options).expect("engine and cache set up");
+    for failure in plugins.failures() {
+        panic!(
+            "plugin `{}` did not load: {}",
+            failure.plugin, failure.error
+        );
+    }
+    plugins
+}
+
+fn load(root: &Path, configs: Vec<PluginConfig>) -> Plugins {
+    load_env(root, configs, HashMap::new())
+}
+
+fn signal(name: &str, payload: Value) -> Signal {
+    Signal::new(name, "migrate", payload)
+}
+
+/// The message of a `warn` verdict (the probe reports through them).
+fn said(result: Result<Verdict, CallError>) -> String {
+    match result {
+        Ok(Verdict::Warn(message)) => message,
+        other => panic!("expected a warn verdict, got {other:?}"),
+    }
+}
+
+fn project() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+#[test]
+fn audit_appends_one_json_line_per_signal_through_the_dispatcher() {
+    let root = project();
+    let mut audit = config("audit", &rust_component("audit"));
+    audit.allow.write = vec!["logs".into()];
+    let plugins = load(root.path(), vec![audit]);
+    let dispatcher = Dispatcher::new(vec!["hunter2".into()]);
+    assert_eq!(
+        plugins.connect(&dispatcher).len(),
+        1,
+        "empty `signals` means all"
+    );
+    let run = dispatcher
+        .start_command(
+            "migrate",
+            json!({"url": "postgresql://u:hunter2@db/x"}),
+            "blog",
+        )
+        .expect("an observer cannot deny");
+    assert!(
+        run.start_report().warnings().is_empty(),
+        "{:?}",
+        run.start_report()
+    );
+    let _ = run.send("revision_applied", json!({"revision": "ae1f00000000"}));
+    let report = run.finished(json!({"applied": 1}));
+    assert!(report.warnings().is_empty(), "{report:?}");
+    let text = std::fs::read_to_string(root.path().join("logs/audit.jsonl")).expect("audit log");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let names: Vec<&str> = lines.iter().filter_map(|l| l["signal"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "migration_migrate_command",
+            "revision_applied",
+            "command_finished"
+        ]
+    );
+    assert_eq!(lines[0]["command"], "migrate");
+    assert_eq!(lines[0]["payload"]["project"], "blog");
+    assert_eq!(
+        lines[0]["payload"]["arguments"]["url"],
+        "postgresql://u:***@db/x"
+    );
+    assert_eq!(lines[1]["payload"]["revision"], "ae1f00000000");
+    assert_eq!(lines[2]["payload"]["applied"], 1);
+    let time = lines[0]["time"].as_str().expect("time");
+    assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time}");
+    assert!(!text.contains("hunter2"));
+}
+
+#[test]
+fn the_plugin_sees_the_signal_as_sent_and_its_own_settings() {
+    let root = project();
+    let mut echo = probe("echo");
+    echo.settings = json!({"mode": "echo", "channel": "#deploys"});
+    let plugins = load(root.path(), vec![echo]);
+    let plugin = &plugins.plugins()[0];
+    let sent = signal("revision_applied", json!({"revision": "ae1f", "n": [1, 2]}));
+    let seen: Value = serde_json::from_str(&said(plugin.call(&sent))).expect("json");
+    assert_eq!(seen["name"], "revision_applied");
+    assert_eq!(seen["command"], "migrate");
+    assert_eq!(seen["payload"], json!({"revision": "ae1f", "n": [1, 2]}));
+    let stamp = seen["timestamp"].as_str().expect("timestamp");
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(stamp)
+            .expect("rfc3339")
+            .timestamp_micros(),
+        sent.timestamp.timestamp_micros()
+    );
+    let settings = said(plugin.call(&signal("x", json!({"probe": "settings"}))));
+    assert_eq!(
+        serde_json::from_str::<Value>(&settings).expect("json"),
+        json!({"mode": "echo", "channel": "#deploys"})
+    );
+    assert_eq!(
+        said(plugin.call(&signal("x", json!({"probe": "log"})))),
+        "logged"
+    );
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_within_the_time_limit() {
+    let root = project();
+    let mut looping = probe("loop");
+    looping.timeout_ms = 200;
+    let plugins = load(root.path(), vec![looping]);
+    let plugin = &plugins.plugins()[0];
+    // Instantiate first, so the measured call is the loop alone.
+    let _ = plugin.call(&signal("x", json!({"probe": "count"})));
+    let started = Instant::now();
+    let result = plugin.call(&signal("x", json!({})));
+    let elapsed = started.elapsed();
+    assert_eq!(
+        result,
+        Err(CallError::Timeout {
+            plugin: "probe".into(),
+            limit_ms: 200
+        })
+    );
+    assert!(
+        elapsed >= Duration::from_millis(180) && elapsed <= Duration::from_millis(260),
+        "stopped after {elapsed:?}"
+    );
+    assert_eq!(
+        result.expect_err("timeout").to_string(),
+        "Plugin `probe` ran past its time limit of 200 ms and was stopped"
+    );
+}
+
+#[test]
+fn memory_is_capped() {
+    let root = project();
+    let mut hog = probe("alloc");
+    hog.memory_mb = 16;
+    let plugins = load(root.path(), vec![hog]);
+    let plugin = &plugins.plugins()[0];
+    assert_eq!(
+        said(plugin.call(&signal("x", json!({"mb": "4"})))),
+        "alloc ok: 4 MiB"
+    );
+    let result = plugin.call(&signal("x", json!({"mb": "64"})));
+    assert_eq!(
+        result,
+        Err(CallError::Memory {
+            plugin: "probe".into(),
+            limit_mb: 16
+        })
+    );
+}
+
+#[test]
+fn files_only_inside_the_granted_folders() {
+    let root = project();
+    let outside = project();
+    std::fs::write(outside.path().join("secret.txt"), "outside").expect("write");
+    let p = root.path();
+    std::fs::create_dir_all(p.join("migrations")).expect("mkdir");
+    std::fs::create_dir_all(p.join("private")).expect("mkdir");
+    std::fs::write(p.join("migrations/a.toml"), "revision = \"a\"").expect("write");
+    std::fs::write(p.join("private/key.txt"), "key").expect("write");
+    std::fs::write(p.join("top.txt"), "top").expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(outside.path(), p.join("migrations/out")).expect("symlink");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        p.join("migrations/s.txt"),
+    )
+    .expect("symlink");
+    let mut fs_probe = probe("read");
+    fs_probe.allow.read = vec!["migrations".into()];
+    fs_probe.allow.write = vec!["logs".into()];
+    let plugins = load(p, vec![fs_probe]);
+    let plugin = &plugins.plugins()[0];
+    let run = |mode: &str, path: &str| {
+        said(plugin.call(&signal("x", json!({"probe": mode, "path": path}))))
+    };
+    assert_eq!(
+        run("read", "migrations/a.toml"),
+        "read ok: revision = \"a\""
+    );
+    assert_eq!(run("list", "migrations"), "list ok: a.toml,out,s.txt");
+    for path in [
+        "/etc/passwd",
+        "../etc/passwd",
+        "migrations/../top.txt",
+        "migrations/../../../../etc/passwd",
+        "private/key.txt",
+        "top.txt",
+        "migrations/out/secret.txt",
+        "migrations/s.txt",
+    ] {
+        let got = run("read", path);
+        assert!(got.starts_with("read failed"), "{path}: {got}");
+    }
+    let got = run("write", "migrations/new.txt");
+    assert!(got.starts_with("write failed"), "read-only folder: {got}");
+    assert!(!p.join("migrations/new.txt").exists());
+    assert_eq!(run("write", "logs/new.txt"), "write ok");
+    assert_eq!(
+        std::fs::read_to_string(p.join("logs/new.txt")).expect("written"),
+        "probe was here"
+    );
+    let got = run("write", "logs/../escape.txt");
+    assert!(got.starts_with("write failed"), "{got}");
+    assert!(!p.join("escape.txt").exists());
+}
+
+#[test]
+fn only_granted_environment_variables_and_no_argv() {
+    let root = project();
+    let mut env_probe = probe("env");
+    env_probe.allow.env = vec!["VISIBLE".into(), "UNSET".into()];
+    let env = HashMap::from([("VISIBLE", "yes"), ("HIDDEN", "no")]);
+    let plugins = load_env(root.path(), vec![env_probe], env);
+    let seen: Value =
+        serde_json::from_str(&said(plugins.plugins()[0].call(&signal("x", json!({})))))
+            .expect("json");
+    assert_eq!(seen["vars"], json!([["VISIBLE", "yes"]]));
+    assert_eq!(seen["args"], json!([]));
+}
+
+/// A loopback HTTP server answering `count` requests with `body`; returns its port
+/// and the requests it received.
+fn http_server(count: usize, body: &'static str) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().expect("addr").port();
+    let handle = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for _ in 0..count {
+            let Ok((mut stream, _)) = listener.accept() else {
+                break;
+            };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request);
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if request.len() >= end + 4 + length || n == 0 {
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            seen.push(String::from_utf8_lossy(&request).into_owned());
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+        seen
+    });
+    (port, handle)
+}
+
+#[test]
+fn no_network_unless_the_host_is_granted() {
+    let root = project();
+    let (port, server) = http_server(1, "pong");
+    let mut net = probe("connect");
+    net.allow.http = vec![format!("127.0.0.1:{port}")];
+    let plugins = load(root.path(), vec![net]);
+    let plugin = &plugins.plugins()[0];
+    // Raw sockets are closed even to an address the HTTP grant names.
+    let got = said(plugin.call(&signal("x", json!({"addr": format!("127.0.0.1:{port}")}))));
+    assert!(got.starts_with("connect failed"), "{got}");
+    let got = said(plugin.call(&signal(
+        "x",
+        json!({"probe": "http", "url": format!("http://127.0.0.1:{}/other-port", port.wrapping_add(1))}),
+    )));
+    assert!(got.contains("is not allowed"), "{got}");
+    let got = said(plugin.call(&signal(
+        "x",
+        json!({"probe": "http", "url": "http://example.com/"}),
+    )));
+    assert!(got.contains("`example.com:80` is not allowed"), "{got}");
+    let got = said(plugin.call(&signal(
+        "x",
+        json!({"probe": "http", "url": format!("http://127.0.0.1:{port}/ping")}),
+    )));
+    assert_eq!(got, "http ok: 200 pong");
+    let requests = server.join().expect("server");
+    assert!(
+        requests[0].starts_with("GET /ping HTTP/1.1\r\n"),
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn notify_posts_json_to_the_granted_webhook() {
+    let root = project();
+    let (port, server) = http_server(1, "ok");
+    let mut notify = config("notify", &rust_component("notify"));
+    notify.allow.http = vec!["127.0.0.1".into()];
+    notify.allow.env = vec!["SQLALEMBIC_WEBHOOK_URL".into()];
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let env = HashMap::from([("SQLALEMBIC_WEBHOOK_URL", url.as_str())]);
+    let plugins = load_env(root.path(), vec![notify], env);
+    let result = plugins.plugins()[0].call(&Signal::new(
+        "command_finished",
+        "migrate",
+        json!({"project": "blog", "duration_ms": 3.5}),
+    ));
+    assert_eq!(result, Ok(Verdict::Proceed));
+    let request = server.join().expect("server").remove(0);
+    assert!(request.starts_with("POST /hook HTTP/1.1\r\n"), "{request}");
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("content-type: application/json")
+    );
+    let body: Value =
+        serde_json::from_str(request.split("\r\n\r\n").nth(1).expect("body")).expect("json body");
+    assert_eq!(body["text"], "blog: `migrate` finished");
+    assert_eq!(body["payload"]["duration_ms"], 3.5);
+}
+
+#[test]
+fn a_trap_is_reported_and_the_instance_is_never_reused() {
+    let root = project();
+    let plugins = load(root.path(), vec![probe("count")]);
+    let plugin = &plugins.plugins()[0];
+    assert_eq!(said(plugin.call(&signal("x", json!({})))), "call 1");
+    assert_eq!(said(plugin.call(&signal("x", json!({})))), "call 2");
+    assert_eq!(plugin.instances_created(), 1);
+    let trap = plugin
+        .call(&signal("x", json!({"probe": "panic"})))
+        .expect_err("panics");
+    assert!(
+        matches!(&trap, CallError::Trap { plugin, message } if plugin == "probe" && message.contains("unreachable")),
+        "{trap:?}"
+    );
+    assert!(
+        trap.to_string().starts_with("Plugin `probe` crashed"),
+        "{trap}"
+    );
+    // A fresh instance: the counter starts again.
+    assert_eq!(said(plugin.call(&signal("x", json!({})))), "call 1");
+    assert_eq!(plugin.instances_created(), 2);
+    let returned = plugin.call(&signal("x", json!({"probe": "error"})));
+    assert_eq!(
+        returned,
+        Err(CallError::Returned {
+            plugin: "probe".into(),
+            message: "probe failed on purpose".into()
+        })
+    );
+    // A returned error is not a trap: the instance lives on.
+    assert_eq!(said(plugin.call(&signal("x", json!({})))), "call 3");
+}
+
+#[test]
+fn on_error_warn_goes_on_and_abort_stops_the_command() {
+    let root = project();
+    let mut warn = probe("panic");
+    warn.name = "warner".into();
+    let mut abort = probe("panic");
+    abort.name = "aborter".into();
+    abort.on_error = OnError::Abort;
+    abort.signals = vec!["command_finished".into()];
+    let plugins = load(root.path(), vec![warn.clone(), abort.clone()]);
+    let dispatcher = Dispatcher::new(Vec::new());
+    plugins.connect(&dispatcher);
+    let run = dispatcher
+        .start_command("status", json!({}), "blog")
+        .expect("`warn` does not stop the command");
+    let warnings = run.start_report().warnings();
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].0, "warner");
+    assert!(
+        warnings[0].1.starts_with("Plugin `warner` crashed"),
+        "{warnings:?}"
+    );
+    let _ = run.finished(json!({}));
+    let aborts = plugins.aborts();
+    assert_eq!(aborts.len(), 1, "{aborts:?}");
+    assert_eq!(
+        (aborts[0].plugin.as_str(), aborts[0].signal.as_str()),
+        ("aborter", "command_finished")
+    );
+
+    // On a start signal, an aborting plugin's failure refuses the command.
+    abort.signals = Vec::new();
+    let plugins = load(root.path(), vec![abort]);
+    let dispatcher = Dispatcher::new(Vec::new());
+    plugins.connect(&dispatcher);
+    let denied = dispatcher
+        .start_command("migrate", json!({}), "blog")
+        .expect_err("abort stops it");
+    assert_eq!(denied.handler, "aborter");
+    assert!(denied.reason.contains("crashed"), "{}", denied.reason);
+    assert!(
+        denied.reason.ends_with("its `on_error` is `abort`"),
+        "{}",
+        denied.reason
+    );
+}
+
+#[test]
+fn deny_counts_only_from_a_policy() {
+    let root = project();
+    let mut observer = probe("deny");
+    observer.on_error = OnError::Abort;
+    let plugins = load(root.path(), vec![observer]);
+    let dispatcher = Dispatcher::new(Vec::new());
+    plugins.connect(&dispatcher);
+    let run = dispatcher
+        .start_command("migrate", json!({}), "blog")
+        .expect("not a policy");
+    assert!(run.start_report().warnings()[0].1.contains("not a policy"));
+    let _ = run.finished(json!({}));
+
+    let mut policy = probe("deny");
+    policy.policy = true;
+    let plugins = load(root.path(), vec![policy]);
+    let dispatcher = Dispatcher::new(Vec::new());
+    plugins.connect(&dispatcher);
+    let denied = dispatcher
+        .start_command("migrate", json!({}), "blog")
+        .expect_err("a policy denies");
+    assert_eq!(denied.reason, "probe says no");
+}
+
+fn guard(root: &Path, env: HashMap<&str, &str>) -> Plugins {
+    let mut guard = config("guard", &rust_component("guard"));
+    guard.policy = true;
+    guard.signals = vec!["migration_migrate_command".into()];
+    guard.allow.read = vec!["migrations".into()];
+    guard.allow.env = vec![
+        "ENVIRONMENT".into(),
+        "SQLALEMBIC_APPROVE_DESTRUCTIVE".into(),
+    ];
+    load_env(root, vec![guard], env)
+}
+
+#[test]
+fn guard_denies_destructive_migrations_in_production_unless_approved() {
+    let root = project();
+    let versions = root.path().join("migrations/versions");
+    std::fs::create_dir_all(&versions).expect("mkdir");
+    std::fs::write(
+        versions.join("a1b2c3d4e5f6_add.toml"),
+        "revision = \"a1b2c3d4e5f6\"\n[[upgrade]]\nop = \"create_table\"\ntable = \"t\"\n[[downgrade]]\nop = \"drop_table\"\ntable = \"t\"\n",
+    )
+    .expect("write");
+    let start = Signal::new("migration_migrate_command", "migrate", json!({}));
+    let production = HashMap::from([("ENVIRONMENT", "production")]);
+    let plugins = guard(root.path(), production.clone());
+    assert_eq!(
+        plugins.plugins()[0].call(&start),
+        Ok(Verdict::Proceed),
+        "a drop in downgrade only is fine"
+    );
+    std::fs::write(
+        versions.join("b1b2c3d4e5f6_drop.toml"),
+        "revision = \"b1b2c3d4e5f6\"\n[[upgrade]]\nop = \"drop_column\"\ntable = \"t\"\ncolumn = \"c\"\n",
+    )
+    .expect("write");
+    let Ok(Verdict::Deny(reason)) = plugins.plugins()[0].call(&start) else {
+        panic!("expected a deny");
+    };
+    assert_eq!(
+        reason,
+        "`b1b2c3d4e5f6_drop.toml` has a `drop_column` step in production; set `SQLALEMBIC_APPROVE_DESTRUCTIVE` to approve"
+    );
+    let development = guard(root.path(), HashMap::from([("ENVIRONMENT", "development")]));
+    assert_eq!(development.plugins()[0].call(&start), Ok(Verdict::Proceed));
+    let approved = guard(
+        root.path(),
+        HashMap::from([
+            ("ENVIRONMENT", "production"),
+            ("SQLALEMBIC_APPROVE_DESTRUCTIVE", "1"),
+        ]),
+    );
+    assert_eq!(approved.plugins()[0].call(&start), Ok(Verdict::Proceed));
+}
+
+#[test]
+fn load_errors_say_what_is_wrong() {
+    let root = project();
+    let p = root.path();
+    std::fs::write(p.join("module.wasm"), b"\0asm\x01\0\0\0").expect("write");
+    std::fs::write(p.join("text.wasm"), b"hello world").expect("write");
+    let configs = vec![
+        config("missing", Path::new("nope.wasm")),
+        config("module", Path::new("module.wasm")),
+        config("text", Path::new("text.wasm")),
+    ];
+    let options = LoadOptions {
+        project_root: p.to_path_buf(),
+        cache_dir: shared_cache_dir(),
+        env: &|_| None,
+    };
+    let plugins = load_with(&configs, &options).expect("engine");
+    assert!(plugins.plugins().is_empty());
+    let messages: Vec<String> = plugins
+        .failures()
+        .iter()
+        .map(|f| {
+            f.error
+                .to_string()
+                .replace(&p.display().to_string(), "<root>")
+        })
+        .collect();
+    assert_eq!(messages[0], "Component `nope.wasm` does not exist");
+    assert!(messages[1].contains("is a core module"), "{}", messages[1]);
+    assert!(messages[2].contains("magic bytes"), "{}", messages[2]);
+}
+
+#[test]
+fn compiled_components_are_cached_and_bad_entries_rebuilt() {
+    let root = project();
+    let cache_dir = root.path().join("cache");
+    // A copy, so this test's artifact is its own.
+    let component = root.path().join("audit.wasm");
+    std::fs::copy(rust_component("audit"), &component).expect("copy");
+    let options = LoadOptions {
+        project_root: root.path().to_path_buf(),
+        cache_dir: cache_dir.clone(),
+        env: &|_| None,
+    };
+    let configs = vec![config("audit", &component)];
+    let first = load_with(&configs, &options).expect("load");
+    assert_eq!(first.plugins()[0].cache_state, CacheState::Compiled);
+    let sha = first.plugins()[0].sha256.clone();
+    assert_eq!(first.stored(&cache_dir, &sha), Some(Stored::Compiled));
+    let second = load_with(&configs, &options).expect("load");
+    assert_eq!(second.plugins()[0].cache_state, CacheState::Hit);
+    let artifact = std::fs::read_dir(&cache_dir)
+        .expect("cache")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .expect("an artifact");
+    // Never rewrite a mapped artifact in place (the cache itself only renames):
+    // drop the loaded components first.
+    drop((first, second));
+    // Same length, garbage inside.
+    let len = std::fs::metadata(&artifact).expect("meta").len();
+    std::fs::write(&artifact, vec![0x5a; usize::try_from(len).expect("fits")]).expect("corrupt");
+    let third = load_with(&configs, &options).expect("load");
+    assert!(
+        matches!(&third.plugins()[0].cache_state, CacheState::Rebuilt(r) if r.contains("wasmtime refused")),
+        "{:?}",
+        third.plugins()[0].cache_state
+    );
+    let artifact = std::fs::read_dir(&cache_dir)
+        .expect("cache")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .expect("the rebuilt artifact");
+    // Truncated.
+    drop(third);
+    let bytes = std::fs::read(&artifact).expect("read");
+    std::fs::write(&artifact, &bytes[..bytes.len() / 2]).expect("truncate");
+    let fourth = load_with(&configs, &options).expect("load");
+    assert!(
+        matches!(&fourth.plugins()[0].cache_state, CacheState::Rebuilt(r) if r.contains("bytes")),
+        "{:?}",
+        fourth.plugins()[0].cache_state
+    );
+    let fifth = load_with(&configs, &options).expect("load");
+    assert_eq!(fifth.plugins()[0].cache_state, CacheState::Hit);
+    let failed = fifth.plugins()[0].call(&signal("x", json!({})));
+    assert!(
+        matches!(&failed, Err(CallError::Returned { message, .. }) if message.starts_with("Cannot open `logs/audit.jsonl`")),
+        "no write grant: {failed:?}"
+    );
+}
