@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod diagnostic;
+pub mod discovery;
 pub mod dialect;
 pub mod introspect;
 pub mod logging;

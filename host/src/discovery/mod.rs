@@ -1,0 +1,413 @@
+//! Model discovery: project files -> [`Schema`].
+//!
+//! Input: a [`Request`] (discovery paths, `EXCLUDE_PATHS`, the migrations folder, the
+//! backends, usually built from [`Settings`]). Output: a [`Discovery`] with every table
+//! the models define, where each was defined, and warnings. The walker
+//! ([`walk`]) lists the inputs in parallel, a byte prefilter picks the Python files
+//! that can define models, and each backend reads them: `sqlalchemy` (static, no
+//! Python needed), `sqlalchemy-import` (the project's own Python) and `sql`
+//! (`CREATE TABLE` files).
+//!
+//! It refuses to return a partial schema: a file that does not parse, an expression
+//! that cannot be evaluated, a failed import, two definitions of one table, or no table
+//! at all make [`discover`] fail with [`Error::Invalid`] / [`Error::Empty`], carrying
+//! every diagnostic, so `makemigrations` can never drop a table because a model file
+//! was skipped.
+
+pub mod python;
+pub mod walk;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::schema::{Schema, Table};
+use walk::{FileKind, WalkOptions, WalkedFile};
+
+/// Where a table is defined: a file relative to the project root, and a 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceLocation {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// A discovery backend (`BACKENDS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// Static reading of SQLAlchemy / SQLModel / Flask-SQLAlchemy models.
+    SqlAlchemy,
+}
+
+impl Backend {
+    /// Parses a `BACKENDS` entry.
+    pub fn parse(name: &str) -> Result<Backend, Error> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "sqlalchemy" | "static" => Ok(Backend::SqlAlchemy),
+            _ => Err(Error::UnknownBackend {
+                name: name.trim().to_owned(),
+            }),
+        }
+    }
+
+    /// The name used in `BACKENDS`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::SqlAlchemy => "sqlalchemy",
+        }
+    }
+}
+
+/// What to discover.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub project_root: PathBuf,
+    /// Absolute folders to search.
+    pub paths: Vec<PathBuf>,
+    /// `EXCLUDE_PATHS` entries.
+    pub exclude: Vec<String>,
+    /// Never searched (migration scripts are not models).
+    pub migrations_dir: PathBuf,
+    pub backends: Vec<Backend>,
+}
+
+impl Request {
+    /// The request the configuration describes.
+    pub fn from_settings(settings: &Settings) -> Result<Request, Error> {
+        let mut backends = Vec::new();
+        for name in &settings.discovery.backends {
+            if name.trim().is_empty() {
+                continue;
+            }
+            let b = Backend::parse(name)?;
+            if !backends.contains(&b) {
+                backends.push(b);
+            }
+        }
+        if backends.is_empty() {
+            backends.push(Backend::SqlAlchemy);
+        }
+        Ok(Request {
+            project_root: settings.project_root.clone(),
+            paths: settings.discovery_paths(),
+            exclude: settings.discovery.exclude.clone(),
+            migrations_dir: settings.migrations_dir(),
+            backends,
+        })
+    }
+}
+
+/// Counters for people and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Input files found by the walk.
+    pub files: usize,
+    /// Python files that passed the prefilter.
+    pub candidates: usize,
+    pub elapsed_ms: u128,
+}
+
+/// The discovered models.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// Tables sorted by (schema, name), constraints in a canonical order.
+    pub schema: Schema,
+    /// Where each table of `schema.tables` is defined (same order).
+    pub sources: Vec<SourceLocation>,
+    /// Warnings and notes (never errors: those make discovery fail).
+    pub diagnostics: Vec<Diagnostic>,
+    pub stats: Stats,
+}
+
+/// Why discovery produced no schema.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Unknown discovery backend `{name}`: expected `sqlalchemy`")]
+    UnknownBackend { name: String },
+    #[error(transparent)]
+    Pattern(#[from] walk::PatternError),
+    /// The models have errors; `partial` is what could be read, for listings only.
+    #[error("Model discovery failed with {count} error(s); no schema was produced", count = .diagnostics.iter().filter(|d| d.severity == Severity::Error).count())]
+    Invalid {
+        diagnostics: Vec<Diagnostic>,
+        partial: Box<Discovery>,
+    },
+    /// Nothing defines a table.
+    #[error("No models found in {paths}")]
+    Empty {
+        paths: String,
+        diagnostics: Vec<Diagnostic>,
+        stats: Stats,
+    },
+}
+
+impl Error {
+    /// The diagnostics behind the error.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            Error::Invalid { diagnostics, .. } | Error::Empty { diagnostics, .. } => diagnostics,
+            _ => &[],
+        }
+    }
+}
+
+/// A file read for discovery.
+struct Loaded {
+    file: WalkedFile,
+    candidate: bool,
+    text: Option<String>,
+    problem: Option<Diagnostic>,
+}
+
+/// Discovers the models `req` describes.
+pub fn discover(req: &Request) -> Result<Discovery, Error> {
+    let started = Instant::now();
+    let (files, mut diagnostics) = walk::walk(&WalkOptions {
+        project_root: req.project_root.clone(),
+        roots: req.paths.clone(),
+        exclude: req.exclude.clone(),
+        always_exclude: vec![req.migrations_dir.clone()],
+    })?;
+    let loaded = load(files);
+    let mut stats = Stats {
+        files: loaded.len(),
+        candidates: loaded.iter().filter(|l| l.candidate).count(),
+        elapsed_ms: 0,
+    };
+    let mut found: Vec<(Table, SourceLocation)> = Vec::new();
+    for backend in &req.backends {
+        match backend {
+            Backend::SqlAlchemy => {
+                let mut inputs = Vec::new();
+                for l in &loaded {
+                    if l.file.kind != FileKind::Python {
+                        continue;
+                    }
+                    if let Some(p) = &l.problem {
+                        diagnostics.push(p.clone());
+                    }
+                    inputs.push(python::Input {
+                        path: l.file.path.clone(),
+                        rel: l.file.rel.clone(),
+                        candidate: l.candidate,
+                        text: l.text.clone(),
+                    });
+                }
+                let (tables, diags) = python::discover(inputs);
+                diagnostics.extend(diags);
+                found.extend(tables.into_iter().map(|f| (f.table, f.source)));
+            }
+        }
+    }
+    diagnostics.extend(duplicates(&found));
+    found.sort_by(|a, b| {
+        (a.0.schema.as_deref(), a.0.name.as_str()).cmp(&(b.0.schema.as_deref(), b.0.name.as_str()))
+    });
+    let (tables, sources): (Vec<Table>, Vec<SourceLocation>) = found
+        .into_iter()
+        .map(|(mut t, s)| {
+            normalize(&mut t);
+            (t, s)
+        })
+        .unzip();
+    stats.elapsed_ms = started.elapsed().as_millis();
+    let discovery = Discovery {
+        schema: Schema { tables },
+        sources,
+        diagnostics,
+        stats,
+    };
+    finish(req, discovery)
+}
+
+/// Applies the never-partial rules.
+fn finish(req: &Request, mut d: Discovery) -> Result<Discovery, Error> {
+    dedup_diagnostics(&mut d.diagnostics);
+    if d.diagnostics.iter().any(|x| x.severity == Severity::Error) {
+        return Err(Error::Invalid {
+            diagnostics: std::mem::take(&mut d.diagnostics),
+            partial: Box::new(d),
+        });
+    }
+    if d.schema.tables.is_empty() {
+        let paths = req
+            .paths
+            .iter()
+            .map(|p| format!("`{}`", walk::relative(&req.project_root, p).display()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let paths = if paths == "``" {
+            "the project root".to_owned()
+        } else {
+            paths
+        };
+        return Err(Error::Empty {
+            paths,
+            diagnostics: std::mem::take(&mut d.diagnostics),
+            stats: d.stats,
+        });
+    }
+    Ok(d)
+}
+
+fn dedup_diagnostics(diags: &mut Vec<Diagnostic>) {
+    let mut seen = std::collections::HashSet::new();
+    diags.retain(|d| {
+        seen.insert((
+            d.path.clone(),
+            d.line,
+            d.col,
+            d.code.clone(),
+            d.message.clone(),
+        ))
+    });
+}
+
+/// Two definitions of one table are an error naming both places.
+fn duplicates(found: &[(Table, SourceLocation)]) -> Vec<Diagnostic> {
+    let mut first: HashMap<String, &SourceLocation> = HashMap::new();
+    let mut out = Vec::new();
+    for (table, source) in found {
+        let name = table.qualified_name();
+        match first.get(&name) {
+            Some(prev) => out.push(
+                Diagnostic::error("DSC005", format!("Table `{name}` is defined twice"))
+                    .at(source.file.clone(), Some(source.line), None)
+                    .hint(format!(
+                        "The other definition is at {}:{}; rename one table, or exclude one file with `EXCLUDE_PATHS`",
+                        prev.file.display(),
+                        prev.line
+                    )),
+            ),
+            None => {
+                first.insert(name, source);
+            }
+        }
+    }
+    out
+}
+
+/// Puts a table's constraints in a canonical order, so every backend yields equal IR.
+pub fn normalize(t: &mut Table) {
+    t.indexes
+        .sort_by(|a, b| (&a.name, &a.columns).cmp(&(&b.name, &b.columns)));
+    for ix in &mut t.indexes {
+        if ix.table.is_empty() {
+            ix.table.clone_from(&t.name);
+        }
+    }
+    t.uniques
+        .sort_by(|a, b| (&a.name, &a.columns).cmp(&(&b.name, &b.columns)));
+    t.checks
+        .sort_by(|a, b| (&a.name, &a.sqltext).cmp(&(&b.name, &b.sqltext)));
+    t.foreign_keys.sort_by(|a, b| {
+        (&a.name, &a.columns, &a.ref_table).cmp(&(&b.name, &b.columns, &b.ref_table))
+    });
+    // An unnamed primary key in column order says nothing the column flags do not.
+    if let Some(pk) = &t.primary_key {
+        let flagged: Vec<&str> = t
+            .columns
+            .iter()
+            .filter(|c| c.primary_key)
+            .map(|c| c.name.as_str())
+            .collect();
+        if pk.name.is_none() && pk.columns.iter().map(String::as_str).eq(flagged) {
+            t.primary_key = None;
+        }
+    }
+}
+
+/// Reads every input file in parallel; Python files are prefiltered and only model
+/// candidates keep their text.
+fn load(files: Vec<WalkedFile>) -> Vec<Loaded> {
+    let mut out: Vec<Loaded> = files
+        .into_iter()
+        .map(|file| Loaded {
+            file,
+            candidate: false,
+            text: None,
+            problem: None,
+        })
+        .collect();
+    par_for_each_mut(&mut out, |l| {
+        let bytes = match std::fs::read(&l.file.path) {
+            Ok(b) => b,
+            Err(e) => {
+                l.problem = Some(
+                    Diagnostic::error("DSC002", format!("Cannot read the file: {e}")).at(
+                        l.file.rel.clone(),
+                        None,
+                        None,
+                    ),
+                );
+                return;
+            }
+        };
+        l.candidate = match l.file.kind {
+            FileKind::Python => walk::prefilter(&bytes),
+            FileKind::Sql => true,
+        };
+        if l.candidate {
+            match String::from_utf8(bytes) {
+                Ok(text) => l.text = Some(text),
+                Err(_) => {
+                    l.problem = Some(
+                        Diagnostic::error("DSC003", "The file is not UTF-8 text")
+                            .at(l.file.rel.clone(), None, None)
+                            .hint("Save it as UTF-8, or exclude it with `EXCLUDE_PATHS`"),
+                    );
+                    l.candidate = false;
+                }
+            }
+        }
+    });
+    out
+}
+
+fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(16)
+}
+
+/// Runs `f` on every item, on all cores.
+pub(crate) fn par_for_each<T: Sync>(items: &[T], f: impl Fn(&T) + Sync) {
+    let next = AtomicUsize::new(0);
+    let n = workers().min(items.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..n {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    f(item);
+                }
+            });
+        }
+    });
+}
+
+/// Runs `f` on every item, on all cores, with mutable access (contiguous chunks).
+pub(crate) fn par_for_each_mut<T: Send>(items: &mut [T], f: impl Fn(&mut T) + Sync) {
+    let n = workers();
+    let chunk = items.len().div_ceil(n * 8).max(1);
+    let chunks = std::sync::Mutex::new(items.chunks_mut(chunk));
+    std::thread::scope(|s| {
+        for _ in 0..n {
+            s.spawn(|| {
+                loop {
+                    let next = chunks.lock().expect("chunk lock poisoned").next();
+                    let Some(chunk) = next else { break };
+                    chunk.iter_mut().for_each(&f);
+                }
+            });
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests;
