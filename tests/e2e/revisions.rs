@@ -5,12 +5,44 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use sqlalembic::config::RedactedUrl;
+use sqlalembic::db::testing::TestDb;
 use sqlalembic::db::{Backend, Connection};
 use sqlalembic::signals::{Dispatcher, HandlerMode, Signal, Verdict};
 
 use crate::harness::Project;
 
-/// A project with a versions folder and SQLite database `app.db`.
+/// A project with a versions folder and a fresh, empty database on `backend`.
+struct Db {
+    p: Project,
+    db: TestDb,
+}
+
+impl std::ops::Deref for Db {
+    type Target = Project;
+    fn deref(&self) -> &Project {
+        &self.p
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn project_on(backend: Backend) -> Db {
+    let db = rt().block_on(TestDb::new(backend));
+    let p = Project::new();
+    p.write(
+        "sqlalembic.toml",
+        &format!("[database]\nDATABASE_URL = \"{}\"\n", db.url),
+    );
+    std::fs::create_dir_all(p.path().join("migrations/versions")).expect("mkdir");
+    Db { p, db }
+}
+
+/// A SQLite project whose database file is `app.db` in the project.
 fn project() -> Project {
     let p = Project::new();
     p.write("sqlalembic.toml", "[database]\nDB_NAME = \"app.db\"\n");
@@ -58,29 +90,39 @@ op = "drop_table"
 table = "posts"
 "#;
 
+const ADD_EMAIL: &str = r#"
+[[upgrade]]
+op = "add_column"
+table = "users"
+column = { name = "email", type = "varchar(120)" }
+
+[[downgrade]]
+op = "drop_column"
+table = "users"
+column = "email"
+"#;
+
 const A: &str = "aaaaaaaaaaaa";
 const B: &str = "bbbbbbbbbbbb";
 const C: &str = "cccccccccccc";
 
-/// Runs `sql` against the project's SQLite database.
+/// Runs `sql` against the project's SQLite database `app.db`.
 fn query(p: &Project, sql: &str) -> Vec<Vec<Option<String>>> {
     let url = RedactedUrl::new(format!("sqlite://{}", p.path().join("app.db").display()));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt");
-    rt.block_on(async {
-        let mut c = Connection::connect(&url, Backend::Sqlite)
-            .await
-            .expect("connect");
+    query_url(&url, Backend::Sqlite, sql)
+}
+
+fn query_url(url: &RedactedUrl, backend: Backend, sql: &str) -> Vec<Vec<Option<String>>> {
+    rt().block_on(async {
+        let mut c = Connection::connect(url, backend).await.expect("connect");
         let rows = c.query_text(sql).await.expect("query");
         c.close().await;
         rows
     })
 }
 
-fn versions(p: &Project) -> Vec<String> {
-    let mut v: Vec<String> = query(p, "SELECT version_num FROM alembic_version")
+fn first_column(rows: Vec<Vec<Option<String>>>) -> Vec<String> {
+    let mut v: Vec<String> = rows
         .into_iter()
         .filter_map(|r| r.into_iter().next().flatten())
         .collect();
@@ -88,11 +130,226 @@ fn versions(p: &Project) -> Vec<String> {
     v
 }
 
+fn versions(p: &Project) -> Vec<String> {
+    first_column(query(p, "SELECT version_num FROM alembic_version"))
+}
+
 fn tables(p: &Project) -> Vec<String> {
-    query(p, "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-        .into_iter()
-        .filter_map(|r| r.into_iter().next().flatten())
-        .collect()
+    first_column(query(
+        p,
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    ))
+}
+
+impl Db {
+    fn columns(&self, table: &str) -> Vec<String> {
+        let sql = match self.db.backend {
+            Backend::Sqlite => format!("SELECT name FROM pragma_table_info('{table}')"),
+            Backend::Postgres => format!(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}'"
+            ),
+            Backend::Mysql => format!(
+                "SELECT CAST(column_name AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = '{table}'"
+            ),
+        };
+        first_column(self.query(&sql))
+    }
+
+    fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        query_url(&self.db.redacted_url(), self.db.backend, sql)
+    }
+
+    fn versions(&self) -> Vec<String> {
+        first_column(self.query("SELECT version_num FROM alembic_version"))
+    }
+
+    fn tables(&self) -> Vec<String> {
+        let sql = match self.db.backend {
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()"
+            }
+            Backend::Mysql => {
+                "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE()"
+            }
+        };
+        first_column(self.query(sql))
+    }
+}
+
+/// Runs a scenario once per database: `sqlite`, `postgres`, `mysql` tests.
+macro_rules! on_every_database {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name {
+            use sqlalembic::db::Backend;
+            #[test]
+            fn sqlite() {
+                super::$name(super::project_on(Backend::Sqlite));
+            }
+            #[test]
+            fn postgres() {
+                super::$name(super::project_on(Backend::Postgres));
+            }
+            #[test]
+            fn mysql() {
+                super::$name(super::project_on(Backend::Mysql));
+            }
+        })*
+    };
+}
+
+on_every_database!(
+    upgrade_downgrade_and_version_rows,
+    branches_merge_and_unmerge,
+    stamp_then_migrate,
+    failing_revision_is_reported_and_rolled_back,
+    concurrent_migrate_applies_each_revision_once,
+    fresh_reset_and_status,
+);
+
+fn upgrade_downgrade_and_version_rows(p: Db) {
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    rev(&p, C, Some(B), ADD_EMAIL);
+    p.run(&["migrate", "+1"]).success();
+    assert_eq!(p.versions(), [A]);
+    p.run(&["migrate"]).success();
+    assert_eq!(p.versions(), [C]);
+    let tables = p.tables();
+    for t in ["users", "posts", "alembic_version", "sqlalembic_history"] {
+        assert!(tables.contains(&t.to_owned()), "{t} missing: {tables:?}");
+    }
+    p.query("INSERT INTO users (id, name, email) VALUES (1, 'ann', 'a@x')");
+    let hist = p.query("SELECT revision, direction FROM sqlalembic_history ORDER BY id");
+    assert_eq!(hist.len(), 3);
+    p.run(&["rollback"]).success();
+    assert_eq!(p.versions(), [B]);
+    assert_eq!(
+        p.query("SELECT name FROM users").len(),
+        1,
+        "rows survive the downgrade"
+    );
+    p.run(&["rollback", "base"]).success();
+    assert!(p.versions().is_empty());
+    assert!(!p.tables().contains(&"users".to_owned()));
+    let run = p.run(&["status", "--format", "json"]);
+    run.success();
+    assert_eq!(run.json()["pending"].as_array().map(Vec::len), Some(3));
+}
+
+fn branches_merge_and_unmerge(p: Db) {
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), "");
+    rev(&p, C, Some(A), "");
+    p.run(&["migrate", B]).success();
+    assert_eq!(p.versions(), [B]);
+    p.run(&["migrate", "heads"]).success();
+    assert_eq!(p.versions(), [B, C]);
+    p.run(&["merge", "heads", "-m", "join"]).success();
+    p.run(&["migrate"]).success();
+    assert_eq!(p.versions().len(), 1);
+    p.run(&["rollback", C]).success();
+    assert_eq!(p.versions(), [B, C]);
+    p.run(&["rollback", A]).success();
+    assert_eq!(p.versions(), [A]);
+}
+
+fn stamp_then_migrate(p: Db) {
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    // Adopt a database whose users table exists already.
+    p.run(&["migrate", A]).success();
+    p.run(&["stamp", "base", "--purge"]).success();
+    assert!(p.versions().is_empty());
+    p.run(&["stamp", A]).success();
+    p.run(&["migrate"]).success();
+    assert_eq!(p.versions(), [B]);
+}
+
+fn failing_revision_is_reported_and_rolled_back(p: Db) {
+    rev(&p, A, None, USERS);
+    rev(
+        &p,
+        B,
+        Some(A),
+        "[[upgrade]]\nop = \"add_column\"\ntable = \"users\"\ncolumn = { name = \"age\", type = \"integer\" }\n\n[[upgrade]]\nop = \"sql\"\nsql = \"INSERT INTO no_such_table VALUES (1)\"\n",
+    );
+    let run = p.run(&["migrate"]);
+    run.code(3);
+    assert!(run.stderr.contains(B), "{run:#?}");
+    assert!(
+        run.stderr.contains("INSERT INTO no_such_table VALUES (1)"),
+        "{run:#?}"
+    );
+    assert_eq!(
+        p.versions(),
+        [A],
+        "the version table stays at the last applied revision"
+    );
+    if p.db.backend == Backend::Mysql {
+        // DDL commits at once on MySQL: the report lists what ran.
+        assert!(run.stderr.contains("NOT rolled back"), "{run:#?}");
+        assert!(run.stderr.contains("age"), "{run:#?}");
+    } else {
+        assert!(
+            !p.columns("users").contains(&"age".to_owned()),
+            "add_column was rolled back"
+        );
+    }
+}
+
+fn concurrent_migrate_applies_each_revision_once(p: Db) {
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    rev(
+        &p,
+        C,
+        Some(B),
+        "[[upgrade]]\nop = \"sql\"\nsql = \"INSERT INTO users (id, name) VALUES (1, 'once')\"\n",
+    );
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("sqlalembic"));
+            cmd.current_dir(p.path())
+                .env_clear()
+                .env("NO_COLOR", "1")
+                .args(["migrate", "head"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            cmd.spawn().expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(p.versions(), [C]);
+    assert_eq!(p.query("SELECT revision FROM sqlalembic_history").len(), 3);
+    assert_eq!(p.query("SELECT name FROM users").len(), 1);
+}
+
+fn fresh_reset_and_status(p: Db) {
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), POSTS);
+    p.run(&["migrate"]).success();
+    p.query("INSERT INTO users (id, name) VALUES (1, 'ann')");
+    p.run(&["fresh", "--confirm"]).success();
+    assert_eq!(p.versions(), [B]);
+    assert!(
+        p.query("SELECT * FROM users").is_empty(),
+        "fresh starts from empty tables"
+    );
+    p.run(&["reset", "--confirm"]).success();
+    assert!(p.versions().is_empty());
+    let run = p.run(&["status"]);
+    run.success();
+    assert!(run.stdout.contains("Pending:    2"), "{run:#?}");
 }
 
 #[test]
@@ -587,4 +844,54 @@ fn a_policy_can_deny_the_engine_run() {
     .map(String::from);
     assert_eq!(sqlalembic::cli::run_with(args, &dispatcher), 4);
     assert!(!p.path().join("app.db").exists() || tables(&p).is_empty());
+}
+
+#[test]
+fn raw_sql_revisions_apply_and_roll_back() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    p.write(
+        &format!("migrations/versions/{B}_raw.sql"),
+        &format!(
+            "-- revision: {B}\n-- down_revision: {A}\n-- message: raw sql\n\n-- +upgrade\nCREATE TABLE audit (id INTEGER PRIMARY KEY, note TEXT DEFAULT 'a;b');\nINSERT INTO audit (note) VALUES ('it''s; here');\n\n-- +downgrade\nDROP TABLE audit;\n"
+        ),
+    );
+    p.run(&["migrate"]).success();
+    assert_eq!(versions(&p), [B]);
+    let rows = query(&p, "SELECT note FROM audit");
+    assert_eq!(rows, vec![vec![Some("it's; here".to_owned())]]);
+    p.run(&["rollback"]).success();
+    assert!(!tables(&p).contains(&"audit".to_owned()));
+}
+
+#[test]
+fn a_bad_revision_id_is_refused_with_its_location() {
+    let p = project();
+    p.write(
+        "migrations/versions/ab12_x.toml",
+        "revision = \"ab12\"\nmessage = \"x\"\n",
+    );
+    let run = p.run(&["migrate"]);
+    run.code(2);
+    assert!(run.stderr.contains("ab12_x.toml:1:"), "{run:#?}");
+    assert!(
+        run.stderr.contains("12"),
+        "explains the id format: {run:#?}"
+    );
+}
+
+#[test]
+fn missing_parent_and_cycles_name_the_revisions() {
+    let p = project();
+    rev(&p, B, Some(A), "");
+    let run = p.run(&["heads"]);
+    run.code(2);
+    assert!(run.stderr.contains(A) && run.stderr.contains(B), "{run:#?}");
+
+    let p = project();
+    rev(&p, A, Some(B), "");
+    rev(&p, B, Some(A), "");
+    let run = p.run(&["heads"]);
+    run.code(2);
+    assert!(run.stderr.contains("Cycle"), "{run:#?}");
 }
