@@ -347,15 +347,6 @@ pub fn autoincrements(table: &Table, column: &Column) -> bool {
     }
     match column.autoincrement {
         Some(explicit) => explicit,
-        None => {
-            let pk = table.primary_key_columns();
-            pk.len() == 1
-                && pk[0] == column.name
-                && column.server_default.is_none()
-                && !table
-                    .foreign_keys
-                    .iter()
-                    .any(|fk| fk.columns.contains(&column.name))
-        }
+        None => crate::introspect::auto_increment_by_default(table, column),
     }
 }

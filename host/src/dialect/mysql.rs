@@ -130,11 +130,18 @@ impl Dialect for MysqlDialect {
                     t(&a.schema, &a.table)
                 ))
             }
-            Op::DropColumn(d) => one(format!(
-                "ALTER TABLE {} DROP COLUMN {}",
-                t(&d.schema, &d.table),
-                self.quote_ident(&d.column)
-            )),
+            Op::DropColumn(d) => {
+                let table_sql = t(&d.schema, &d.table);
+                let mut out = match schema.table(d.schema.as_deref(), &d.table) {
+                    Some(table) => self.drop_dependents(table, &table_sql, &d.column),
+                    None => Vec::new(),
+                };
+                out.push(Statement::new(format!(
+                    "ALTER TABLE {table_sql} DROP COLUMN {}",
+                    self.quote_ident(&d.column)
+                )));
+                Ok(out)
+            }
             Op::AlterColumn(a) => self.alter_column(a, schema),
             Op::CreateIndex(c) => Ok(vec![self.create_index(
                 op,
@@ -202,6 +209,56 @@ fn lock_name(key: &str) -> String {
 }
 
 impl MysqlDialect {
+    /// What must go before dropping `column`: MySQL refuses to drop a column in a
+    /// foreign key or check, and shrinks multi-column indexes instead of dropping them
+    /// (PostgreSQL and the replayed schema drop them).
+    fn drop_dependents(&self, table: &Table, table_sql: &str, column: &str) -> Vec<Statement> {
+        use crate::introspect::sqltext::mentions_identifier;
+        let uses = |entries: &[String]| {
+            entries
+                .iter()
+                .any(|e| e == column || (Index::is_expression(e) && mentions_identifier(e, column)))
+        };
+        let mut out = Vec::new();
+        let mut drop = |what: &str, name: &str| {
+            out.push(Statement::new(format!(
+                "ALTER TABLE {table_sql} DROP {what} {}",
+                self.quote_ident(name)
+            )));
+        };
+        for fk in &table.foreign_keys {
+            if let Some(name) = fk.name.as_deref().filter(|_| uses(&fk.columns)) {
+                drop("FOREIGN KEY", name);
+            }
+        }
+        for index in table
+            .indexes
+            .iter()
+            .filter(|i| i.columns.len() > 1 && uses(&i.columns))
+        {
+            drop("INDEX", &index.name);
+        }
+        for unique in &table.uniques {
+            if let Some(name) = unique
+                .name
+                .as_deref()
+                .filter(|_| unique.columns.len() > 1 && uses(&unique.columns))
+            {
+                drop("INDEX", name);
+            }
+        }
+        for check in &table.checks {
+            if let Some(name) = check
+                .name
+                .as_deref()
+                .filter(|_| mentions_identifier(&check.sqltext, column))
+            {
+                drop("CONSTRAINT", name);
+            }
+        }
+        out
+    }
+
     /// `` `name` TYPE [NOT NULL] [DEFAULT x] [AUTO_INCREMENT] [COMMENT 'x'] ``.
     fn column_def(
         &self,

@@ -15,11 +15,15 @@
 //! foreign key creates for itself is left out, and auto-increment is reported as
 //! `None` where SQLAlchemy's `"auto"` would produce it. It never writes to the database.
 
+mod mysql;
+mod postgres;
 mod sqlite;
 pub mod sqltext;
 
+use std::collections::BTreeMap;
+
 use crate::db::{Backend, Connection, DbError};
-use crate::schema::Schema;
+use crate::schema::{Column, ColumnType, Schema, Table};
 
 /// What to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,7 +75,41 @@ pub async fn introspect(
 ) -> Result<Schema, IntrospectError> {
     match conn.backend() {
         Backend::Sqlite => sqlite::introspect(conn, options).await,
-        Backend::Postgres | Backend::Mysql => Ok(Schema::default()),
+        Backend::Postgres => postgres::introspect(conn, options).await,
+        Backend::Mysql => mysql::introspect(conn, options).await,
+    }
+}
+
+/// SQLAlchemy's `autoincrement = "auto"` rule: `column` is the only primary-key column
+/// of `table`, an integer, with no server default and no foreign key.
+pub fn auto_increment_by_default(table: &Table, column: &Column) -> bool {
+    let pk = table.primary_key_columns();
+    matches!(
+        column.ty,
+        ColumnType::Integer | ColumnType::BigInteger | ColumnType::SmallInteger
+    ) && pk.len() == 1
+        && pk[0] == column.name
+        && column.server_default.is_none()
+        && !table
+            .foreign_keys
+            .iter()
+            .any(|fk| fk.columns.contains(&column.name))
+}
+
+/// `autoincrement` as SQLAlchemy would write it: `None` where its `"auto"` rule gives
+/// what the database does, else the explicit value.
+fn fold_autoincrement(table: &mut Table, generated: &BTreeMap<(String, String), bool>) {
+    let snapshot = table.clone();
+    for column in &mut table.columns {
+        let db = generated
+            .get(&(table.name.clone(), column.name.clone()))
+            .copied()
+            .unwrap_or(false);
+        let auto = auto_increment_by_default(&snapshot, column);
+        column.autoincrement = match (db, auto) {
+            (true, true) | (false, false) => None,
+            (db, _) => Some(db),
+        };
     }
 }
 

@@ -349,7 +349,7 @@ pub fn invertible_ops(backend: Backend) -> Vec<Op> {
             schema: None,
             check: CheckConstraint {
                 name: Some("ck_posts_title".into()),
-                sqltext: "length(title) > 0".into(),
+                sqltext: "title <> ''".into(),
             },
         }),
         Op::DropCheck(DropCheck {
@@ -453,9 +453,9 @@ pub async fn forward_ops_match_replay(backend: Backend) {
             definition: None,
         }),
         Op::AlterColumn(AlterColumn {
-            ty: Some(ColumnType::BigInteger),
+            ty: Some(ColumnType::Text),
             nullable: Some(true),
-            ..alter("posts", "user_id")
+            ..alter("posts", "title")
         }),
         Op::DropColumn(DropColumn {
             table: "posts".into(),

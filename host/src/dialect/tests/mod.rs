@@ -3,6 +3,8 @@
 //! original schema back. One suite, run on each backend.
 
 mod fixture;
+mod mysql;
+mod postgres;
 mod sqlite;
 
 use crate::db::testing::TestDb;
@@ -125,9 +127,10 @@ pub(super) fn assert_same(
         for (ta, te) in a.tables.iter().zip(&e.tables) {
             if ta != te {
                 panic!(
-                    "{what}: table `{}` differs\n statements:\n{}\n actual:   {ta:#?}\n expected: {te:#?}",
+                    "{what}: table `{}` differs\n statements:\n{}\n diff (- actual, + expected):\n{}",
                     ta.name,
-                    statements.join(";\n")
+                    statements.join(";\n"),
+                    line_diff(&format!("{ta:#?}"), &format!("{te:#?}"))
                 );
             }
         }
@@ -206,7 +209,7 @@ fn canonical_table(d: &dyn Dialect, backend: Backend, table: &Table) -> Table {
             .primary_key
             .as_ref()
             .and_then(|p| p.name.clone())
-            .filter(|n| !(n == &format!("{}_pkey", table.name) || n == "PRIMARY")),
+            .filter(|n| !(n.ends_with("_pkey") || n == "PRIMARY")),
         columns: pk.clone(),
     });
     if backend == Backend::Mysql {
@@ -299,16 +302,65 @@ fn normalize_expr(text: &str) -> String {
         .filter(|c| !c.is_whitespace() && *c != '"' && *c != '`')
         .collect::<String>()
         .to_lowercase();
-    for cast in ["::text", "::charactervarying", "::integer", "::numeric"] {
-        out = out.replace(cast, "");
+    // PostgreSQL prints casts it added: `0::numeric`, `title::text`.
+    while let Some(at) = out.find("::") {
+        let rest = &out[at + 2..];
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '[' || c == ']'))
+            .unwrap_or(rest.len());
+        out.replace_range(at..at + 2 + len, "");
     }
     out.replace(['(', ')'], "")
 }
 
 fn normalize_default(text: &str) -> String {
     let mut t = normalize_expr(text);
+    // MySQL prints `0` as `0.00` for a NUMERIC(10, 2).
+    if let Ok(n) = t.trim_matches('\'').parse::<f64>() {
+        t = n.to_string();
+    }
     if t == "current_timestamp" || t == "now" {
         t = "current_timestamp".into();
     }
     t
+}
+
+/// The lines that differ between `a` and `b` (longest common subsequence), with context.
+fn line_diff(a: &str, b: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push(format!("  {}", a[i]));
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push(format!("+ {}", b[j]));
+            j += 1;
+        } else {
+            out.push(format!("- {}", a[i]));
+            i += 1;
+        }
+    }
+    // Keep changed lines with three lines of context.
+    let changed: Vec<usize> = (0..out.len())
+        .filter(|&k| !out[k].starts_with("  "))
+        .collect();
+    out.iter()
+        .enumerate()
+        .filter(|(k, _)| changed.iter().any(|c| c.abs_diff(*k) <= 3))
+        .map(|(_, l)| l.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
