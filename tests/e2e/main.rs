@@ -5,6 +5,7 @@
 
 mod cli;
 mod config;
+mod discovery;
 mod harness;
 mod logging;
 mod revisions;

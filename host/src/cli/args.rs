@@ -206,8 +206,17 @@ pub enum Command {
         cache_only: bool,
     },
     /// Show the models discovered in the project
-    #[command(after_help = "Examples:\n  sqlalembic discover\n  sqlalembic discover --format json")]
-    Discover,
+    #[command(
+        after_help = "Examples:\n  sqlalembic discover\n  sqlalembic discover --format json\n  sqlalembic discover --format mermaid > erd.mmd\n  sqlalembic discover --backend sqlalchemy-import"
+    )]
+    Discover {
+        /// Backends to use instead of BACKENDS (repeatable): sqlalchemy, sqlalchemy-import, sql
+        #[arg(long, value_name = "NAME")]
+        backend: Vec<String>,
+        /// Ignore and do not write the discovery cache
+        #[arg(long)]
+        no_cache: bool,
+    },
     /// Manage WebAssembly plugins
     #[command(after_help = "Examples:\n  sqlalembic plugins list\n  sqlalembic plugins check")]
     Plugins {
@@ -329,7 +338,7 @@ impl Command {
             Command::Check { .. } => "check",
             Command::Validate => "validate",
             Command::Clean { .. } => "clean",
-            Command::Discover => "discover",
+            Command::Discover { .. } => "discover",
             Command::Plugins { .. } => "plugins",
             Command::Graph => "graph",
             Command::Config => "config",

@@ -3,6 +3,7 @@
 mod clean;
 mod completions;
 mod config;
+mod discover;
 mod graph;
 mod makemigrations;
 mod migrate;
@@ -68,7 +69,7 @@ pub fn dispatch(
         } => revisions::list(ctx, *pending_only, *applied_only),
         Command::Graph => graph::run(ctx),
         Command::Clean { cache_only } => clean::run(ctx, *cache_only),
-        Command::Discover => Err(waits_for(command, "model discovery")),
+        Command::Discover { backend, no_cache } => discover::run(ctx, run, backend, *no_cache),
         Command::Plugins { action } => plugins::run(ctx, action),
     }
 }
@@ -129,10 +130,12 @@ pub fn arguments(command: &Command) -> Value {
             PluginsAction::Inspect { plugin } => json!({ "action": "inspect", "plugin": plugin }),
         },
         Command::Completions { shell } => json!({ "shell": shell.to_string() }),
+        Command::Discover { backend, no_cache } => {
+            json!({ "backend": backend, "no_cache": no_cache })
+        }
         Command::Status
         | Command::Branches
         | Command::Validate
-        | Command::Discover
         | Command::Graph
         | Command::Config => json!({}),
     }

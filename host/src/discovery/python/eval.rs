@@ -730,6 +730,8 @@ impl<'p> Evaluator<'p> {
             | ("declarative_base", "metadata")
             | ("generate_base", "metadata") => metadata_of(&call),
             // Flask-SQLAlchemy re-exports SQLAlchemy's names on the extension object.
+            // `db.Table(name, *columns)` takes `db.metadata` implicitly: keep the receiver.
+            ("SQLAlchemy", "Table") => Value::Attr(call, name.into()),
             ("SQLAlchemy", _) => Value::Lib(format!("sqlalchemy.{name}").into()),
             ("Table", "c" | "columns") => Value::TableColumns(call),
             ("Table", "name") => call

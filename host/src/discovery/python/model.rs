@@ -1890,7 +1890,12 @@ impl<'e, 'p> Builder<'e, 'p> {
                 .push("A reflected table describes the database, not the models: leave it out of discovery".to_owned());
             return None;
         }
-        let md = c.args.get(1).cloned().unwrap_or(Value::None);
+        let flask = c.recv.as_ref().filter(|r| r.name() == "SQLAlchemy");
+        let (md, first_item) = match (c.args.get(1), flask) {
+            (Some(v @ Value::Call(x)), _) if x.name() == "MetaData" => (v.clone(), 2),
+            (_, Some(db)) => (metadata_of(db), 1),
+            (other, None) => (other.cloned().unwrap_or(Value::None), 2),
+        };
         let meta = self.meta(&md, m, at);
         let t = self.drafts.len();
         self.core_tables.insert(c.site, t);
@@ -1912,7 +1917,7 @@ impl<'e, 'p> Builder<'e, 'p> {
             flavor: Flavor::Declarative,
             annotation_map: Rc::new(Vec::new()),
         };
-        for item in c.args.iter().skip(2) {
+        for item in c.args.iter().skip(first_item) {
             match item {
                 Value::Call(col) if is_sa(&col.callee) && col.name() == "Column" => {
                     let key = match col.args.first().or_else(|| col.kw("name")) {

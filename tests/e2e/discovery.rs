@@ -1,0 +1,221 @@
+//! `discover`: the startproject models, the model corpus, and every bad input of issue 5.
+
+use std::path::{Path, PathBuf};
+
+use crate::harness::Project;
+
+/// The model corpus under `tests/fixtures/models/corpus`.
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models/corpus")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read corpus") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+fn started() -> Project {
+    let p = Project::new();
+    p.run(&["startproject", "."]).success();
+    p
+}
+
+fn table_names(json: &serde_json::Value) -> Vec<String> {
+    json["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .map(|t| t["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[test]
+fn startproject_models_are_discovered_with_locations() {
+    let p = started();
+    let run = p.run(&["discover"]);
+    run.success();
+    assert!(run.stdout.contains("posts  (models/post.py:7)"), "{run:#?}");
+    assert!(run.stdout.contains("users  (models/user.py:9)"), "{run:#?}");
+    assert!(
+        run.stdout.contains("title varchar(200) NOT NULL"),
+        "{run:#?}"
+    );
+
+    let json = p.run(&["discover", "--format", "json"]);
+    json.success();
+    let v = json.json();
+    assert_eq!(table_names(&v), ["posts", "products", "users"]);
+    let posts = &v["tables"][0];
+    assert_eq!(posts["source"]["file"], "models/post.py");
+    assert_eq!(posts["foreign_keys"][0]["referred_table"], "users");
+    assert_eq!(posts["foreign_keys"][0]["ondelete"], "CASCADE");
+    assert_eq!(posts["indexes"][0]["name"], "ix_posts_user_id");
+    assert_eq!(posts["columns"][4]["server_default"], "now()");
+    let products = &v["tables"][1];
+    assert_eq!(products["unique_constraints"][0]["name"], "uq_products_sku");
+    assert_eq!(products["check_constraints"][0]["sqltext"], "price >= 0");
+    assert_eq!(products["columns"][4]["precision"], 10);
+    assert_eq!(v["diagnostics"], serde_json::json!([]));
+
+    let erd = p.run(&["discover", "--format", "mermaid"]);
+    erd.success();
+    assert!(erd.stdout.starts_with("erDiagram"), "{erd:#?}");
+    assert!(
+        erd.stdout.contains("users ||--o{ posts : \"user_id\""),
+        "{erd:#?}"
+    );
+}
+
+#[test]
+fn corpus_is_read_statically() {
+    let p = Project::new();
+    copy_dir(&corpus(), p.path());
+    let run = p.run(&["discover", "--format", "json"]);
+    run.success();
+    let v = run.json();
+    let names = table_names(&v);
+    for expected in [
+        "classic_accounts",
+        "classic_employees",
+        "classic_engineers",
+        "classic_gadgets",
+        "classic_projects",
+        "flask_entries",
+        "flask_follows",
+        "flask_user",
+        "mission",
+        "sqlm_heroes",
+        "sqlm_teams",
+        "typed_authors",
+        "typed_posts",
+        "typed_tag_links",
+        "typed_tags",
+        "core_regions",
+        "core_samples",
+    ] {
+        assert!(
+            names.contains(&expected.to_owned()),
+            "{expected} missing from {names:?}"
+        );
+    }
+    // Single-table inheritance adds `team` to the parent table.
+    let employees = v["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["name"] == "classic_employees")
+        .expect("employees");
+    assert!(
+        employees["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .any(|c| c["name"] == "team")
+    );
+}
+
+#[test]
+fn syntax_error_fails_with_its_location() {
+    let p = started();
+    p.write(
+        "models/broken.py",
+        "from sqlalchemy import Column\n\nclass Broken(Base:\n    pass\n",
+    );
+    let run = p.run(&["discover"]);
+    run.code(2);
+    assert!(run.stderr.contains("models/broken.py:3:"), "{run:#?}");
+    assert!(run.stderr.contains("error[SA001]"), "{run:#?}");
+    assert!(
+        run.stdout.is_empty(),
+        "no partial listing on stdout: {run:#?}"
+    );
+}
+
+#[test]
+fn unresolvable_expression_is_a_diagnostic_not_a_guess() {
+    let p = started();
+    p.write(
+        "models/tags.py",
+        "from sqlalchemy import Column, Integer, String\nfrom .base import Base\nfrom somewhere_unknown import *\n\nclass Tag(Base):\n    __tablename__ = 'tags'\n    id = Column(Integer, primary_key=True)\n    name = Column(String(LENGTH))\n",
+    );
+    let run = p.run(&["discover", "--format", "json"]);
+    run.code(2);
+    assert!(run.stderr.contains("models/tags.py:8:"), "{run:#?}");
+    assert!(run.stderr.contains("`LENGTH`"), "{run:#?}");
+    assert!(run.stderr.contains("sqlalchemy-import"), "{run:#?}");
+}
+
+#[test]
+fn empty_model_set_is_an_error() {
+    let p = Project::new();
+    p.write(
+        "sqlalembic.toml",
+        "[discovery]\nMODEL_DISCOVERY_PATHS = \"app\"\n",
+    );
+    p.write("app/util.py", "def f():\n    return 1\n");
+    let run = p.run(&["discover"]);
+    run.code(2);
+    assert!(run.stderr.contains("No models found in `app`"), "{run:#?}");
+    assert!(
+        run.stderr.contains("drops every table") || run.stderr.contains("drop"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn association_tables_envelope_paths_and_migrations() {
+    let p = started();
+    p.write(
+        "models/envelope.py",
+        "from sqlalchemy import Column, ForeignKey, Integer, Table\nfrom .base import Base\n\nenvelopes_users = Table(\n    'envelopes_users',\n    Base.metadata,\n    Column('user_id', ForeignKey('users.id'), primary_key=True),\n    Column('post_id', ForeignKey('posts.id'), primary_key=True),\n)\n",
+    );
+    p.write(
+        "migrations/versions/abc_models.py",
+        "from sqlalchemy import Column, Integer, Table, MetaData\nt = Table('from_migration', MetaData(), Column('id', Integer))\n",
+    );
+    let v = p.run(&["discover", "--format", "json"]).success().json();
+    let names = table_names(&v);
+    assert!(names.contains(&"envelopes_users".to_owned()), "{names:?}");
+    assert!(!names.contains(&"from_migration".to_owned()), "{names:?}");
+    let t = v["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["name"] == "envelopes_users")
+        .expect("table");
+    // The column type comes from the referred column.
+    assert_eq!(t["columns"][0]["type"], "integer");
+}
+
+#[test]
+fn duplicate_tables_name_both_places() {
+    let p = started();
+    p.write(
+        "models/again.py",
+        "from sqlalchemy import Column, Integer\nfrom .base import Base\n\nclass Again(Base):\n    __tablename__ = 'users'\n    id = Column(Integer, primary_key=True)\n",
+    );
+    let run = p.run(&["discover"]);
+    run.code(2);
+    assert!(run.stderr.contains("DSC005"), "{run:#?}");
+    assert!(run.stderr.contains("models/again.py:4"), "{run:#?}");
+    assert!(run.stderr.contains("models/user.py:9"), "{run:#?}");
+}
+
+#[test]
+fn unknown_backend_is_a_usage_error() {
+    let p = started();
+    let run = p.run(&["discover", "--backend", "magic"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains("Unknown discovery backend `magic`"),
+        "{run:#?}"
+    );
+}
