@@ -175,6 +175,23 @@ pub mod settings {
     }
 }
 
+/// Files in the plugin's granted folders, through the host (paths relative to the
+/// project root). `std::fs` works too; these calls are what Python and JavaScript
+/// guests use, and they refuse any path that leaves a granted folder.
+pub mod files {
+    use super::host;
+
+    /// A whole file inside an `allow.read` or `allow.write` folder.
+    pub fn read(path: &str) -> Result<Vec<u8>, String> {
+        host::read_file(path)
+    }
+
+    /// Appends `data` (one write) to a file inside an `allow.write` folder.
+    pub fn append(path: &str, data: &[u8]) -> Result<(), String> {
+        host::append_file(path, data)
+    }
+}
+
 /// Outgoing HTTP to the hosts of the plugin's `allow.http`.
 pub mod http {
     pub use super::bindings::sqlalembic::plugin::http::{Request, Response};

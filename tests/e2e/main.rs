@@ -8,6 +8,7 @@ mod config;
 mod discovery;
 mod harness;
 mod logging;
+mod plugins;
 mod revisions;
 mod signals;
 mod startproject;

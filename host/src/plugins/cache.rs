@@ -363,10 +363,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&cache.dir)
-                .expect("meta")
-                .permissions()
-                .mode();
+            let mode = fs::metadata(&cache.dir).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o700);
         }
         let file = dir.path().join("a.wasm");

@@ -158,10 +158,13 @@ impl Plugin {
                 plugin,
                 limit_ms: self.config.timeout_ms,
             },
-            Some(trap) => CallError::Trap {
-                plugin,
-                message: trap.to_string(),
-            },
+            Some(trap) => {
+                let text = trap.to_string();
+                CallError::Trap {
+                    plugin,
+                    message: text.strip_prefix("wasm trap: ").unwrap_or(&text).to_owned(),
+                }
+            }
             None => CallError::Trap {
                 plugin,
                 message: error.to_string(),

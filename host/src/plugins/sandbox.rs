@@ -59,6 +59,10 @@ pub enum Capability<'a> {
     Log,
     /// `host.settings` / `host.setting`: the plugin's own settings, always allowed.
     Settings,
+    /// `host.read-file`: a path relative to the project root.
+    ReadFile { path: &'a str },
+    /// `host.append-file`: a path relative to the project root.
+    AppendFile { path: &'a str },
     /// `http.send` to this host and port.
     Http { host: &'a str, port: u16 },
 }
@@ -105,6 +109,8 @@ impl Grant {
     pub fn check(&self, capability: Capability<'_>) -> Result<(), String> {
         match capability {
             Capability::Log | Capability::Settings => Ok(()),
+            Capability::ReadFile { path } => self.folder_for(path, false).map(|_| ()),
+            Capability::AppendFile { path } => self.folder_for(path, true).map(|_| ()),
             Capability::Http { host, port } => {
                 let host = host.to_ascii_lowercase();
                 let with_port = format!("{host}:{port}");
@@ -116,6 +122,49 @@ impl Grant {
                         self.plugin
                     ))
                 }
+            }
+        }
+    }
+
+    /// The granted folder holding `path` (relative to the project root) and the
+    /// path inside it; `write` asks for an `allow.write` folder. Refuses absolute
+    /// paths, `..` and paths outside every granted folder.
+    pub fn folder_for(&self, path: &str, write: bool) -> Result<(&Folder, PathBuf), String> {
+        let mut parts = Vec::new();
+        for part in Path::new(path).components() {
+            match part {
+                PathPart::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+                PathPart::CurDir => {}
+                PathPart::ParentDir | PathPart::RootDir | PathPart::Prefix(_) => {
+                    return Err(format!(
+                        "`{path}` is refused: use a path relative to the project root, without `..`"
+                    ));
+                }
+            }
+        }
+        let best = self
+            .folders
+            .iter()
+            .filter(|f| !write || f.writable)
+            .filter_map(|f| {
+                let prefix: Vec<&str> = f.guest.split('/').collect();
+                let inside =
+                    parts.len() > prefix.len() && parts.iter().zip(&prefix).all(|(a, b)| a == b);
+                inside.then_some((f, prefix.len()))
+            })
+            .max_by_key(|(_, depth)| *depth);
+        match best {
+            Some((folder, depth)) => Ok((folder, parts[depth..].iter().collect())),
+            None => {
+                let kind = if write {
+                    "allow.write"
+                } else {
+                    "allow.read` or `allow.write"
+                };
+                Err(format!(
+                    "`{path}` is outside the folders of `{kind}` of plugin `{}`",
+                    self.plugin
+                ))
             }
         }
     }
@@ -311,6 +360,50 @@ impl host::Host for State {
             .get(&key)
             .map(serde_json::Value::to_string)
     }
+
+    fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
+        let (dir, inside) = self.granted_dir(&path, false)?;
+        let size = dir
+            .metadata(&inside)
+            .map_err(|e| format!("Cannot read `{path}`: {e}"))?
+            .len();
+        if size > u64::try_from(self.grant.memory_bytes).unwrap_or(u64::MAX) {
+            return Err(format!(
+                "`{path}` ({size} bytes) is larger than the plugin's memory limit"
+            ));
+        }
+        dir.read(&inside)
+            .map_err(|e| format!("Cannot read `{path}`: {e}"))
+    }
+
+    fn append_file(&mut self, path: String, data: Vec<u8>) -> Result<(), String> {
+        use std::io::Write;
+        let (dir, inside) = self.granted_dir(&path, true)?;
+        let mut options = cap_std::fs::OpenOptions::new();
+        options.append(true).create(true);
+        let mut file = dir
+            .open_with(&inside, &options)
+            .map_err(|e| format!("Cannot open `{path}`: {e}"))?;
+        file.write_all(&data)
+            .map_err(|e| format!("Cannot append to `{path}`: {e}"))
+    }
+}
+
+impl State {
+    fn granted_dir(&self, path: &str, write: bool) -> Result<(cap_std::fs::Dir, PathBuf), String> {
+        let capability = if write {
+            Capability::AppendFile { path }
+        } else {
+            Capability::ReadFile { path }
+        };
+        self.grant.check(capability)?;
+        let (folder, inside) = self.grant.folder_for(path, write)?;
+        // cap-std resolves `inside` within the folder: no `..`, absolute path or
+        // symlink can lead out of it.
+        let dir = cap_std::fs::Dir::open_ambient_dir(&folder.host, cap_std::ambient_authority())
+            .map_err(|e| format!("Cannot open folder `{}`: {e}", folder.guest))?;
+        Ok((dir, inside))
+    }
 }
 
 impl http::Host for State {
@@ -381,6 +474,53 @@ mod tests {
             .expect_err(bad);
             assert!(err.to_string().contains(why), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn file_paths_map_to_the_deepest_granted_folder() {
+        let root = tempfile::tempdir().expect("temp");
+        std::fs::create_dir_all(root.path().join("migrations/versions")).expect("mkdir");
+        let grant = Grant::new(
+            &config(Allow {
+                read: vec!["migrations".into()],
+                write: vec!["migrations/versions".into(), "logs".into()],
+                ..Allow::default()
+            }),
+            root.path(),
+            &no_env,
+        )
+        .expect("valid grant");
+        let (folder, inside) = grant
+            .folder_for("migrations/versions/a.toml", false)
+            .expect("readable");
+        assert_eq!(
+            (folder.guest.as_str(), inside),
+            ("migrations/versions", PathBuf::from("a.toml"))
+        );
+        let (folder, inside) = grant
+            .folder_for("./migrations/env.toml", false)
+            .expect("readable");
+        assert_eq!(
+            (folder.guest.as_str(), inside),
+            ("migrations", PathBuf::from("env.toml"))
+        );
+        assert!(
+            grant.folder_for("migrations/env.toml", true).is_err(),
+            "read-only"
+        );
+        assert!(grant.folder_for("logs/audit.jsonl", true).is_ok());
+        for bad in ["/etc/passwd", "logs/../x", "../x", "logs", "models/user.py"] {
+            let err = grant.folder_for(bad, false).expect_err(bad);
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
+        }
+        assert!(
+            grant
+                .check(Capability::AppendFile {
+                    path: "migrations/x"
+                })
+                .is_err()
+        );
+        assert!(grant.check(Capability::ReadFile { path: "logs/x" }).is_ok());
     }
 
     #[cfg(unix)]

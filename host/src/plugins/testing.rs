@@ -89,3 +89,131 @@ fn build_rust_guests() -> Result<PathBuf, String> {
     }
     Ok(target_dir.join("wasm32-wasip2").join("release"))
 }
+
+/// Names the `componentize-py` executable (`scripts/test` installs it).
+pub const COMPONENTIZE_PY_ENV: &str = "SQLALEMBIC_COMPONENTIZE_PY";
+/// Names the `componentize-qjs` executable (`scripts/test` installs it).
+pub const COMPONENTIZE_QJS_ENV: &str = "SQLALEMBIC_COMPONENTIZE_QJS";
+
+static PYTHON_AUDIT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+static JS_AUDIT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+/// `plugins/python/audit` built with componentize-py (once per process, and only
+/// when a source is newer than the built component).
+pub fn python_audit_component() -> PathBuf {
+    let built = PYTHON_AUDIT.get_or_init(|| {
+        let root = repo_root();
+        let out = guest_target_dir().join("python").join("audit.wasm");
+        let source = root.join("plugins/python/audit/app.py");
+        componentize(
+            COMPONENTIZE_PY_ENV,
+            "componentize-py",
+            &source,
+            &out,
+            |tool| {
+                let mut cmd = Command::new(tool);
+                cmd.current_dir(&root)
+                    .args(["-d", "wit", "-w", "signal-handler", "componentize", "-p"])
+                    .arg(root.join("plugins/python/audit"))
+                    .arg("app")
+                    .arg("-o")
+                    .arg(&out);
+                cmd
+            },
+        )
+    });
+    unwrap_built(built)
+}
+
+/// `plugins/js/audit` built with componentize-qjs (non-async runtime).
+pub fn js_audit_component() -> PathBuf {
+    let built = JS_AUDIT.get_or_init(|| {
+        let root = repo_root();
+        let out = guest_target_dir().join("js").join("audit.wasm");
+        let source = root.join("plugins/js/audit/audit.js");
+        componentize(
+            COMPONENTIZE_QJS_ENV,
+            "componentize-qjs",
+            &source,
+            &out,
+            |tool| {
+                let mut cmd = Command::new(tool);
+                cmd.current_dir(&root)
+                    .args([
+                        "--sync",
+                        "--wit",
+                        "wit",
+                        "--world",
+                        "signal-handler",
+                        "--js",
+                    ])
+                    .arg(&source)
+                    .arg("-o")
+                    .arg(&out);
+                cmd
+            },
+        )
+    });
+    unwrap_built(built)
+}
+
+fn unwrap_built(built: &Result<PathBuf, String>) -> PathBuf {
+    match built {
+        Ok(path) => path.clone(),
+        Err(message) => panic!("{message}"),
+    }
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+fn componentize(
+    env: &str,
+    tool_name: &str,
+    source: &Path,
+    out: &Path,
+    command: impl FnOnce(&Path) -> Command,
+) -> Result<PathBuf, String> {
+    let tool = std::env::var_os(env)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            format!(
+                "{env} is not set: the plugin tests need `{tool_name}`; run them through \
+                 `scripts/test`, which installs it and sets {env}"
+            )
+        })?;
+    if !tool.is_file() {
+        return Err(format!(
+            "{env} names `{}`, which does not exist: run `scripts/test` to install `{tool_name}`",
+            tool.display()
+        ));
+    }
+    let wit = repo_root().join("wit/plugin.wit");
+    let newest_input = [modified(source), modified(&wit)]
+        .into_iter()
+        .flatten()
+        .max();
+    if let (Some(built), Some(input)) = (modified(out), newest_input)
+        && built >= input
+    {
+        return Ok(out.to_path_buf());
+    }
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("Cannot create `{}`: {e}", parent.display()))?;
+    }
+    let output = command(&tool)
+        .output()
+        .map_err(|e| format!("Cannot run `{}`: {e}", tool.display()))?;
+    if !output.status.success() || !out.is_file() {
+        return Err(format!(
+            "`{tool_name}` failed to build `{}`:\n{}{}",
+            source.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(out.to_path_buf())
+}

@@ -43,7 +43,7 @@ fn load_env(root: &Path, configs: Vec<PluginConfig>, env: HashMap<&str, &str>) -
         env: &lookup,
     };
     let plugins = load_with(&configs, &options).expect("engine and cache set up");
-    for failure in plugins.failures() {
+    if let Some(failure) = plugins.failures().first() {
         panic!(
             "plugin `{}` did not load: {}",
             failure.plugin, failure.error
@@ -233,35 +233,38 @@ fn files_only_inside_the_granted_folders() {
     let run = |mode: &str, path: &str| {
         said(plugin.call(&signal("x", json!({"probe": mode, "path": path}))))
     };
-    assert_eq!(
-        run("read", "migrations/a.toml"),
-        "read ok: revision = \"a\""
-    );
     assert_eq!(run("list", "migrations"), "list ok: a.toml,out,s.txt");
-    for path in [
-        "/etc/passwd",
-        "../etc/passwd",
-        "migrations/../top.txt",
-        "migrations/../../../../etc/passwd",
-        "private/key.txt",
-        "top.txt",
-        "migrations/out/secret.txt",
-        "migrations/s.txt",
-    ] {
-        let got = run("read", path);
-        assert!(got.starts_with("read failed"), "{path}: {got}");
+    // The same rules through WASI (`std::fs`) and through the host's file imports.
+    for (read, write) in [("read", "write"), ("host-read", "host-append")] {
+        assert_eq!(run(read, "migrations/a.toml"), "read ok: revision = \"a\"");
+        for path in [
+            "/etc/passwd",
+            "../etc/passwd",
+            "migrations/../top.txt",
+            "migrations/../../../../etc/passwd",
+            "private/key.txt",
+            "top.txt",
+            "migrations/out/secret.txt",
+            "migrations/s.txt",
+        ] {
+            let got = run(read, path);
+            assert!(got.starts_with("read failed"), "{read} {path}: {got}");
+        }
+        let got = run(write, "migrations/new.txt");
+        assert!(got.starts_with("write failed"), "read-only folder: {got}");
+        assert!(!p.join("migrations/new.txt").exists());
+        let _ = std::fs::remove_file(p.join("logs/new.txt"));
+        assert_eq!(run(write, "logs/new.txt"), "write ok", "{write}");
+        assert_eq!(
+            std::fs::read_to_string(p.join("logs/new.txt")).expect("written"),
+            "probe was here"
+        );
+        for path in ["logs/../escape.txt", "../escape.txt", "/tmp/escape.txt"] {
+            let got = run(write, path);
+            assert!(got.starts_with("write failed"), "{write} {path}: {got}");
+        }
+        assert!(!p.join("escape.txt").exists());
     }
-    let got = run("write", "migrations/new.txt");
-    assert!(got.starts_with("write failed"), "read-only folder: {got}");
-    assert!(!p.join("migrations/new.txt").exists());
-    assert_eq!(run("write", "logs/new.txt"), "write ok");
-    assert_eq!(
-        std::fs::read_to_string(p.join("logs/new.txt")).expect("written"),
-        "probe was here"
-    );
-    let got = run("write", "logs/../escape.txt");
-    assert!(got.starts_with("write failed"), "{got}");
-    assert!(!p.join("escape.txt").exists());
 }
 
 #[test]
@@ -641,4 +644,55 @@ fn compiled_components_are_cached_and_bad_entries_rebuilt() {
         matches!(&failed, Err(CallError::Returned { message, .. }) if message.starts_with("Cannot open `logs/audit.jsonl`")),
         "no write grant: {failed:?}"
     );
+}
+
+/// The audit plugin in Python and in JavaScript writes the same lines as the Rust one.
+#[test]
+fn python_and_javascript_audit_plugins_write_the_same_lines() {
+    let root = project();
+    let mut configs = Vec::new();
+    for (name, component) in [
+        ("audit-rs", rust_component("audit")),
+        ("audit-py", super::testing::python_audit_component()),
+        ("audit-js", super::testing::js_audit_component()),
+    ] {
+        let mut c = config(name, &component);
+        c.allow.write = vec!["logs".into()];
+        c.settings = json!({ "path": format!("logs/{name}.jsonl") });
+        // The Python interpreter wants more than the default 32 MiB.
+        c.memory_mb = 64;
+        c.timeout_ms = 5_000;
+        configs.push(c);
+    }
+    let plugins = load(root.path(), configs);
+    let dispatcher = Dispatcher::new(vec!["s3cret".into()]);
+    plugins.connect(&dispatcher);
+    let run = dispatcher
+        .start_command(
+            "migrate",
+            json!({"note": "ünïcode ✓", "pw": "s3cret"}),
+            "blog",
+        )
+        .expect("no policy");
+    assert!(
+        run.start_report().warnings().is_empty(),
+        "{:?}",
+        run.start_report()
+    );
+    let report = run.finished(json!({}));
+    assert!(report.warnings().is_empty(), "{report:?}");
+    let read = |name: &str| -> Vec<Value> {
+        std::fs::read_to_string(root.path().join(format!("logs/{name}.jsonl")))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect()
+    };
+    let rust = read("audit-rs");
+    assert_eq!(rust.len(), 2);
+    assert_eq!(rust[0]["payload"]["arguments"]["note"], "ünïcode ✓");
+    assert_eq!(rust[0]["payload"]["arguments"]["pw"], "***");
+    for other in ["audit-py", "audit-js"] {
+        assert_eq!(read(other), rust, "{other}");
+    }
 }

@@ -5,13 +5,14 @@
 //!
 //! Modes: `echo` (the signal as JSON), `count` (calls seen by this instance),
 //! `settings`, `log`, `env` (visible variables and argv), `print` (writes to
-//! stdout/stderr), `read` / `write` / `list` (the `path` setting), `connect` (TCP to
+//! stdout/stderr), `read` / `write` / `list` (the `path` setting, through WASI),
+//! `host-read` / `host-append` (the same through the host's file imports), `connect` (TCP to
 //! `addr`), `http` (GET `url`), `loop` (spins forever), `alloc` (`mb` MiB), `panic`,
 //! `error`, `deny`. Not a first-party plugin to deploy: a test fixture.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sqlalembic_plugin::{Handler, Signal, Value, Verdict, http, log, serde_json, settings};
+use sqlalembic_plugin::{Handler, Signal, Value, Verdict, files, http, log, serde_json, settings};
 
 static CALLS: AtomicU64 = AtomicU64::new(0);
 
@@ -78,6 +79,14 @@ impl Handler for Probe {
                     format!("list ok: {}", names.join(","))
                 }
                 Err(e) => format!("list failed: {e}"),
+            },
+            "host-read" => match files::read(&path) {
+                Ok(bytes) => format!("read ok: {}", String::from_utf8_lossy(&bytes)),
+                Err(e) => format!("read failed: {e}"),
+            },
+            "host-append" => match files::append(&path, b"probe was here") {
+                Ok(()) => "write ok".to_owned(),
+                Err(e) => format!("write failed: {e}"),
             },
             "connect" => {
                 let addr = setting(&payload, "addr").unwrap_or_default();
