@@ -122,6 +122,7 @@ pub trait Dialect: Send + Sync {
     /// The wire protocol the dialect's database speaks.
     fn backend(&self) -> Backend;
 
+    /// What the database can do.
     fn capabilities(&self) -> Capabilities;
 
     /// `name` as a quoted identifier.
@@ -171,6 +172,7 @@ pub trait Dialect: Send + Sync {
         )
     }
 
+    /// Adds a head row.
     fn insert_version(&self, table: &str, revision: &str) -> String {
         format!(
             "INSERT INTO {} ({}) VALUES ({})",
@@ -180,6 +182,7 @@ pub trait Dialect: Send + Sync {
         )
     }
 
+    /// Moves a head row from `from` to `to`.
     fn update_version(&self, table: &str, from: &str, to: &str) -> String {
         format!(
             "UPDATE {t} SET {c} = {to} WHERE {c} = {from}",
@@ -190,6 +193,7 @@ pub trait Dialect: Send + Sync {
         )
     }
 
+    /// Removes a head row.
     fn delete_version(&self, table: &str, revision: &str) -> String {
         format!(
             "DELETE FROM {t} WHERE {c} = {r}",

@@ -6,7 +6,8 @@
 //! `BIGSERIAL` / `SMALLSERIAL`. Enums are named types: `CREATE TYPE ... AS ENUM` is
 //! emitted before the first column that uses one (when `schema` has no column of that
 //! type yet) and `DROP TYPE` after the last column using it is gone; an enum that
-//! gains values gets `ALTER TYPE ... ADD VALUE`, any other change of its values
+//! gains values gets `ALTER TYPE ... ADD VALUE` (to run outside the transaction, so
+//! later statements can use the value), any other change of its values
 //! replaces the type (rename old, create new, convert every column, drop old).
 //! `alter_column` changes the type with `USING col::type` (dropping and restoring the
 //! column's default around it, which PostgreSQL cannot always cast), then nullability,
@@ -356,11 +357,16 @@ impl PostgresDialect {
                             (None, Some(first)) => format!(" BEFORE {}", self.literal(first)),
                             (None, None) => String::new(),
                         };
-                        head.push(Statement::new(format!(
-                            "ALTER TYPE {} ADD VALUE IF NOT EXISTS {}{position}",
-                            self.type_name(name),
-                            self.literal(value)
-                        )));
+                        // Outside the transaction: a value added inside one cannot be
+                        // used before it commits.
+                        head.push(Statement {
+                            sql: format!(
+                                "ALTER TYPE {} ADD VALUE IF NOT EXISTS {}{position}",
+                                self.type_name(name),
+                                self.literal(value)
+                            ),
+                            transactional: false,
+                        });
                     }
                 }
                 Some(_) => {
@@ -567,6 +573,7 @@ mod tests {
             ..AlterColumn::default()
         });
         let out = PostgresDialect.render(&grow, &schema).expect("renders");
+        assert!(out.iter().all(|s| !s.transactional));
         assert_eq!(
             sql(&out),
             [

@@ -197,7 +197,11 @@ pub(super) async fn introspect(
         let key = (cell(row, 0).to_owned(), cell(row, 1).to_owned());
         let fk = fk_groups.entry(key).or_insert_with(|| ForeignKey {
             name: Some(cell(row, 1).to_owned()),
-            ref_schema: (cell(row, 3) != here).then(|| cell(row, 3).to_owned()),
+            ref_schema: if cell(row, 3) == here {
+                options.schema.clone()
+            } else {
+                Some(cell(row, 3).to_owned())
+            },
             ref_table: cell(row, 4).to_owned(),
             ondelete: innodb_action(cell(row, 6)),
             onupdate: innodb_action(cell(row, 7)),

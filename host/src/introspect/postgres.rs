@@ -123,7 +123,8 @@ pub(super) async fn introspect(
         let entry = enum_types
             .entry(cell(row, 0).to_owned())
             .or_insert_with(|| {
-                let name = if cell(row, 2) == "true" {
+                // Qualified unless it lives in the default schema being read.
+                let name = if cell(row, 2) == "true" && options.schema.is_none() {
                     cell(row, 1).to_owned()
                 } else {
                     format!("{}.{}", cell(row, 3), cell(row, 1))
@@ -212,7 +213,11 @@ pub(super) async fn introspect(
             "f" => table.foreign_keys.push(ForeignKey {
                 name: Some(name),
                 columns,
-                ref_schema: (cell(row, 6) != "true").then(|| cell(row, 7).to_owned()),
+                ref_schema: if cell(row, 6) == "true" {
+                    options.schema.clone()
+                } else {
+                    Some(cell(row, 7).to_owned())
+                },
                 ref_table: cell(row, 5).to_owned(),
                 ref_columns: split_names(cell(row, 8)),
                 ondelete: action(action_name(cell(row, 9))),

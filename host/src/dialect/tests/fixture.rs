@@ -510,3 +510,59 @@ pub async fn sql_op_runs_its_variant(backend: Backend) {
         .collect();
     assert_eq!(names, ["made_here", "made_too"]);
 }
+
+/// The version- and history-table SQL of the runner, and the lock statements, run.
+pub async fn bookkeeping_sql_runs(backend: Backend) {
+    let mut h = Harness::new(backend).await;
+    let d = crate::dialect::for_backend(backend);
+    let (v, hist) = ("alembic_version", "sqlalembic_history");
+    for _ in 0..2 {
+        h.exec(&d.create_version_table(v)).await;
+        h.exec(&d.create_history_table(hist).expect("renders"))
+            .await;
+    }
+    h.exec(&d.insert_version(v, "aaa")).await;
+    h.exec(&d.update_version(v, "aaa", "bbb")).await;
+    h.exec(&d.insert_version(v, "ccc")).await;
+    h.exec(&d.delete_version(v, "ccc")).await;
+    let heads = h
+        .conn
+        .query_column(&d.select_versions(v))
+        .await
+        .expect("heads");
+    assert_eq!(heads, ["bbb"]);
+    let applied_at = chrono::DateTime::parse_from_rfc3339("2026-11-25T18:00:00.5Z")
+        .expect("valid")
+        .with_timezone(&chrono::Utc);
+    let row = crate::dialect::HistoryRow {
+        revision: "bbb".into(),
+        direction: "upgrade".into(),
+        checksum: None,
+        applied_at,
+        duration_ms: 12,
+        tool_version: "it's 0.1".into(),
+    };
+    h.exec(&d.insert_history(hist, &row)).await;
+    let rows = h
+        .conn
+        .query_text(&d.select_history(hist))
+        .await
+        .expect("history");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][0].as_deref(), Some("bbb"));
+    assert_eq!(rows[0][2], None);
+    assert_eq!(rows[0][4].as_deref(), Some("12"));
+    assert_eq!(rows[0][5].as_deref(), Some("it's 0.1"));
+    if let (Some(lock), Some(unlock)) = (
+        d.lock_sql("sqlalembic:test"),
+        d.unlock_sql("sqlalembic:test"),
+    ) {
+        h.conn.query_text(&lock).await.expect("lock");
+        h.conn.query_text(&unlock).await.expect("unlock");
+    }
+    let options = crate::introspect::IntrospectOptions::excluding([v, hist]);
+    let schema = crate::introspect::introspect(&mut h.conn, &options)
+        .await
+        .expect("introspects");
+    assert!(schema.tables.is_empty(), "{schema:?}");
+}

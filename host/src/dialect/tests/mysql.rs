@@ -22,6 +22,11 @@ async fn forward_ops_match_replay() {
 }
 
 #[tokio::test]
+async fn bookkeeping_sql_runs() {
+    fixture::bookkeeping_sql_runs(Backend::Mysql).await;
+}
+
+#[tokio::test]
 async fn sql_op_runs_its_variant() {
     fixture::sql_op_runs_its_variant(Backend::Mysql).await;
 }

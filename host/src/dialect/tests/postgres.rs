@@ -22,6 +22,11 @@ async fn forward_ops_match_replay() {
 }
 
 #[tokio::test]
+async fn bookkeeping_sql_runs() {
+    fixture::bookkeeping_sql_runs(Backend::Postgres).await;
+}
+
+#[tokio::test]
 async fn sql_op_runs_its_variant() {
     fixture::sql_op_runs_its_variant(Backend::Postgres).await;
 }
@@ -131,4 +136,45 @@ async fn serial_keys_and_arrays_read_back() {
     assert_eq!(every.comment.as_deref(), Some("Every type"));
     h.exec("INSERT INTO every (small, big) VALUES (1, 1)").await;
     assert_eq!(h.count("every").await, 1);
+}
+
+#[tokio::test]
+async fn a_named_schema_round_trips() {
+    let mut h = Harness::new(Backend::Postgres).await;
+    h.exec("CREATE SCHEMA app").await;
+    let in_app = |mut t: crate::schema::Table| {
+        t.schema = Some("app".into());
+        for fk in &mut t.foreign_keys {
+            fk.ref_schema = Some("app".into());
+        }
+        for c in &mut t.columns {
+            if let ColumnType::Enum { name, .. } = &mut c.ty {
+                *name = Some("app.mood".into());
+            }
+        }
+        t
+    };
+    let options = crate::introspect::IntrospectOptions {
+        schema: Some("app".into()),
+        ..Default::default()
+    };
+    let mut expected = crate::schema::Schema::default();
+    for table in [in_app(fixture::users()), in_app(fixture::posts())] {
+        let op = Op::CreateTable(crate::ops::CreateTable { table });
+        let current = crate::introspect::introspect(&mut h.conn, &options)
+            .await
+            .expect("introspects");
+        for s in h.dialect.render(&op, &current).expect("renders") {
+            h.exec(&s.sql).await;
+        }
+        crate::dialect::replay::apply(&mut expected, &op).expect("replays");
+    }
+    let read = crate::introspect::introspect(&mut h.conn, &options)
+        .await
+        .expect("introspects");
+    super::assert_same(h.dialect.as_ref(), &read, &expected, "schema app", &[]);
+    assert!(
+        h.schema().await.tables.is_empty(),
+        "nothing in the default schema"
+    );
 }
