@@ -14,6 +14,7 @@
 //! every diagnostic, so `makemigrations` can never drop a table because a model file
 //! was skipped.
 
+pub mod cache;
 pub mod python;
 pub mod walk;
 
@@ -73,6 +74,8 @@ pub struct Request {
     /// Never searched (migration scripts are not models).
     pub migrations_dir: PathBuf,
     pub backends: Vec<Backend>,
+    /// Serve an unchanged project from `.sqlalembic/cache/discovery/` and store results.
+    pub use_cache: bool,
 }
 
 impl Request {
@@ -97,6 +100,7 @@ impl Request {
             exclude: settings.discovery.exclude.clone(),
             migrations_dir: settings.migrations_dir(),
             backends,
+            use_cache: true,
         })
     }
 }
@@ -108,6 +112,8 @@ pub struct Stats {
     pub files: usize,
     /// Python files that passed the prefilter.
     pub candidates: usize,
+    /// Served from the cache.
+    pub cached: bool,
     pub elapsed_ms: u128,
 }
 
@@ -159,7 +165,9 @@ impl Error {
 struct Loaded {
     file: WalkedFile,
     candidate: bool,
+    /// Read now for model candidates whose fingerprint changed; else read on demand.
     text: Option<String>,
+    sha256: String,
     problem: Option<Diagnostic>,
 }
 
@@ -172,12 +180,57 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
         exclude: req.exclude.clone(),
         always_exclude: vec![req.migrations_dir.clone()],
     })?;
-    let loaded = load(files);
+    let mut manifest = if req.use_cache {
+        cache::Manifest::load(&req.project_root)
+    } else {
+        cache::Manifest::default()
+    };
+    let loaded = load(files, &manifest);
     let mut stats = Stats {
         files: loaded.len(),
         candidates: loaded.iter().filter(|l| l.candidate).count(),
+        cached: false,
         elapsed_ms: 0,
     };
+    let fingerprints: Vec<(String, String)> = loaded
+        .iter()
+        .map(|l| (rel_key(&l.file), l.sha256.clone()))
+        .collect();
+    let key = cache::key(req, &fingerprints);
+    if req.use_cache {
+        manifest.files = loaded
+            .iter()
+            .filter(|l| l.problem.is_none())
+            .map(|l| {
+                (
+                    rel_key(&l.file),
+                    cache::Entry {
+                        len: l.file.len,
+                        mtime_ns: l.file.mtime_ns,
+                        sha256: l.sha256.clone(),
+                        candidate: l.candidate,
+                    },
+                )
+            })
+            .collect();
+        // The cache is an optimisation: failing to write it is not a discovery error.
+        let _ = manifest.save(&req.project_root);
+        if diagnostics.is_empty()
+            && let Some(stored) = cache::load(&req.project_root, &key)
+        {
+            stats.cached = true;
+            stats.elapsed_ms = started.elapsed().as_millis();
+            let discovery = Discovery {
+                schema: Schema {
+                    tables: stored.tables,
+                },
+                sources: stored.sources,
+                diagnostics: Vec::new(),
+                stats,
+            };
+            return finish(req, discovery);
+        }
+    }
     let mut found: Vec<(Table, SourceLocation)> = Vec::new();
     for backend in &req.backends {
         match backend {
@@ -221,7 +274,21 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
         diagnostics,
         stats,
     };
-    finish(req, discovery)
+    let discovery = finish(req, discovery)?;
+    // Only a clean result is stored: an error, even a warning, is shown again next time.
+    if req.use_cache && discovery.diagnostics.is_empty() {
+        let _ = cache::store(
+            &req.project_root,
+            &key,
+            &discovery.schema.tables,
+            &discovery.sources,
+        );
+    }
+    Ok(discovery)
+}
+
+fn rel_key(f: &WalkedFile) -> String {
+    f.rel.to_string_lossy().replace('\\', "/")
 }
 
 /// Applies the never-partial rules.
@@ -321,19 +388,25 @@ pub fn normalize(t: &mut Table) {
     }
 }
 
-/// Reads every input file in parallel; Python files are prefiltered and only model
-/// candidates keep their text.
-fn load(files: Vec<WalkedFile>) -> Vec<Loaded> {
+/// Fingerprints every input file in parallel: files unchanged since the last run are
+/// not read; the others are hashed, prefiltered, and model candidates keep their text.
+fn load(files: Vec<WalkedFile>, manifest: &cache::Manifest) -> Vec<Loaded> {
     let mut out: Vec<Loaded> = files
         .into_iter()
         .map(|file| Loaded {
             file,
             candidate: false,
             text: None,
+            sha256: String::new(),
             problem: None,
         })
         .collect();
     par_for_each_mut(&mut out, |l| {
+        if let Some(e) = manifest.reuse(&rel_key(&l.file), l.file.len, l.file.mtime_ns) {
+            l.sha256.clone_from(&e.sha256);
+            l.candidate = e.candidate;
+            return;
+        }
         let bytes = match std::fs::read(&l.file.path) {
             Ok(b) => b,
             Err(e) => {
@@ -347,6 +420,7 @@ fn load(files: Vec<WalkedFile>) -> Vec<Loaded> {
                 return;
             }
         };
+        l.sha256 = cache::sha256(&bytes);
         l.candidate = match l.file.kind {
             FileKind::Python => walk::prefilter(&bytes),
             FileKind::Sql => true,

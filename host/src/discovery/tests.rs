@@ -12,6 +12,7 @@ fn request(root: &Path) -> Request {
         exclude: vec![],
         migrations_dir: root.join("migrations"),
         backends: vec![Backend::SqlAlchemy],
+        use_cache: false,
     }
 }
 
@@ -52,4 +53,41 @@ fn classic_declarative() {
     assert!(!t.columns[0].nullable);
     assert_eq!(t.columns[1].ty, ColumnType::String(Some(50)));
     assert_eq!(t.indexes[0].name, "ix_users_name");
+}
+
+#[test]
+fn cache_serves_unchanged_projects_and_sees_every_edit() {
+    let dir = project(&[
+        (
+            "models/base.py",
+            "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n",
+        ),
+        ("models/consts.py", "LEN = 10\n"),
+        (
+            "models/user.py",
+            "from sqlalchemy import Column, Integer, String\nfrom .base import Base\nfrom .consts import LEN\n\nclass User(Base):\n    __tablename__ = 'users'\n    id = Column(Integer, primary_key=True)\n    name = Column(String(LEN))\n",
+        ),
+    ]);
+    let req = Request {
+        use_cache: true,
+        ..request(dir.path())
+    };
+    let first = discover(&req).expect("cold");
+    assert!(!first.stats.cached);
+    let second = discover(&req).expect("warm");
+    assert!(second.stats.cached);
+    assert_eq!(second.schema, first.schema);
+    assert_eq!(second.sources, first.sources);
+    // A helper module without any model in it still invalidates the result.
+    std::fs::write(dir.path().join("models/consts.py"), "LEN = 20\n").expect("edit");
+    let third = discover(&req).expect("after edit");
+    assert!(!third.stats.cached);
+    assert_eq!(
+        third.schema.tables[0].columns[1].ty,
+        ColumnType::String(Some(20))
+    );
+    // A broken file is never served from the cache.
+    std::fs::write(dir.path().join("models/user.py"), "class User(Base:\n").expect("break");
+    assert!(discover(&req).is_err());
+    assert!(discover(&req).is_err());
 }

@@ -32,7 +32,7 @@ pub fn run(
             .collect::<Result<_, _>>()
             .map_err(|e| Failure::new(Exit::Usage, e))?;
     }
-    let _ = no_cache;
+    req.use_cache = !no_cache;
     match discovery::discover(&req) {
         Ok(d) => {
             for diag in &d.diagnostics {
@@ -47,11 +47,12 @@ pub fn run(
                 _ => print_text(ctx, &d),
             }
             ctx.printer.info(format!(
-                "Discovered {} table(s) from {} file(s) ({} with models) in {} ms",
+                "Discovered {} table(s) from {} file(s) ({} with models) in {} ms{}",
                 d.schema.tables.len(),
                 d.stats.files,
                 d.stats.candidates,
-                d.stats.elapsed_ms
+                d.stats.elapsed_ms,
+                if d.stats.cached { " (cached)" } else { "" }
             ));
             let names: Vec<String> = d.schema.tables.iter().map(Table::qualified_name).collect();
             run.send(
