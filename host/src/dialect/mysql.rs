@@ -168,11 +168,21 @@ impl Dialect for MysqlDialect {
                 t(&c.schema, &c.table),
                 ddl::fk_clause(self, &c.foreign_key)
             )),
-            Op::DropForeignKey(d) => one(format!(
-                "ALTER TABLE {} DROP FOREIGN KEY {}",
-                t(&d.schema, &d.table),
-                self.quote_ident(&d.name)
-            )),
+            Op::DropForeignKey(d) => {
+                let table_sql = t(&d.schema, &d.table);
+                let mut out = vec![Statement::new(format!(
+                    "ALTER TABLE {table_sql} DROP FOREIGN KEY {}",
+                    self.quote_ident(&d.name)
+                ))];
+                let table = schema.table(d.schema.as_deref(), &d.table);
+                if let Some(index) = table.and_then(|t| innodb_fk_index(t, &d.name)) {
+                    out.push(Statement::new(format!(
+                        "ALTER TABLE {table_sql} DROP INDEX {}",
+                        self.quote_ident(&index)
+                    )));
+                }
+                Ok(out)
+            }
             Op::CreateCheck(c) => one(format!(
                 "ALTER TABLE {} ADD {}",
                 t(&c.schema, &c.table),
@@ -201,6 +211,41 @@ impl Dialect for MysqlDialect {
             "SELECT RELEASE_LOCK({})",
             self.literal(&lock_name(key))
         ))
+    }
+}
+
+/// The index InnoDB created for foreign key `name` of `table`, which outlives the
+/// constraint: when no other index, unique or the primary key starts with the key's
+/// columns, InnoDB made one, named after the constraint, or after its first column when
+/// the constraint name is InnoDB's own `<table>_ibfk_<n>`.
+fn innodb_fk_index(table: &Table, name: &str) -> Option<String> {
+    let fk = table
+        .foreign_keys
+        .iter()
+        .find(|f| f.name.as_deref() == Some(name))?;
+    let starts_with = |columns: &[String]| columns.starts_with(&fk.columns);
+    let pk: Vec<String> = table
+        .primary_key_columns()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let covered = starts_with(&pk)
+        || table.indexes.iter().any(|i| starts_with(&i.columns))
+        || table.uniques.iter().any(|u| starts_with(&u.columns))
+        || table.foreign_keys.iter().any(|other| {
+            // Another foreign key over the same columns shares the one index.
+            other.name.as_deref() != Some(name) && starts_with(&other.columns)
+        });
+    if covered {
+        return None;
+    }
+    let auto_named = name
+        .strip_prefix(&format!("{}_ibfk_", table.name))
+        .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
+    if auto_named {
+        fk.columns.first().cloned()
+    } else {
+        Some(name.to_owned())
     }
 }
 

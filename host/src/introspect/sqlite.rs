@@ -334,3 +334,101 @@ fn enum_fits(ty: &ColumnType, values: &[String]) -> bool {
     let len = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);
     *ty == ColumnType::String(Some(len as u32))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Backend;
+    use crate::db::testing::TestDb;
+
+    #[tokio::test]
+    async fn reads_hand_written_ddl() {
+        let db = TestDb::new(Backend::Sqlite).await;
+        let mut conn = db.connect().await;
+        for sql in [
+            "CREATE TABLE [orgs] (id integer PRIMARY KEY AUTOINCREMENT, `code` char(4) NOT NULL)",
+            "CREATE TABLE members (
+                org_id INTEGER NOT NULL REFERENCES orgs ON DELETE CASCADE,
+                user_no integer NOT NULL,
+                note varchar(20) DEFAULT 'a) b' CHECK (note <> ')'),
+                joined DATETIME DEFAULT (datetime('now')),
+                CONSTRAINT pk_members PRIMARY KEY (user_no, org_id),
+                CONSTRAINT uq_note UNIQUE (note, joined),
+                CONSTRAINT ck_user CHECK ((user_no > 0) AND (user_no < 1000))
+            )",
+            "CREATE INDEX ix_members_recent ON members (lower(note), org_id) WHERE joined IS NOT NULL",
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+        ] {
+            conn.execute(sql).await.expect("ddl");
+        }
+        let options = IntrospectOptions::excluding(["alembic_version"]);
+        let schema = super::super::introspect(&mut conn, &options)
+            .await
+            .expect("introspects");
+        let orgs = Table {
+            columns: vec![
+                Column {
+                    nullable: true,
+                    autoincrement: Some(true),
+                    ..Column::primary("id", ColumnType::Integer)
+                },
+                Column::new("code", ColumnType::Custom("char(4)".into())).not_null(),
+            ],
+            ..Table::new("orgs")
+        };
+        let members = Table {
+            columns: vec![
+                Column {
+                    primary_key: true,
+                    ..Column::new("org_id", ColumnType::Integer).not_null()
+                },
+                Column {
+                    primary_key: true,
+                    ..Column::new("user_no", ColumnType::Integer).not_null()
+                },
+                Column {
+                    server_default: Some("'a) b'".into()),
+                    ..Column::new("note", ColumnType::String(Some(20)))
+                },
+                Column {
+                    server_default: Some("datetime('now')".into()),
+                    ..Column::new("joined", ColumnType::DateTime { timezone: false })
+                },
+            ],
+            primary_key: Some(PrimaryKey {
+                name: Some("pk_members".into()),
+                columns: vec!["user_no".into(), "org_id".into()],
+            }),
+            foreign_keys: vec![ForeignKey {
+                columns: vec!["org_id".into()],
+                ref_table: "orgs".into(),
+                ref_columns: vec!["id".into()],
+                ondelete: Some("cascade".into()),
+                ..ForeignKey::default()
+            }],
+            indexes: vec![Index {
+                name: "ix_members_recent".into(),
+                table: "members".into(),
+                columns: vec!["lower(note)".into(), "org_id".into()],
+                unique: false,
+                where_: Some("joined IS NOT NULL".into()),
+            }],
+            uniques: vec![UniqueConstraint {
+                name: Some("uq_note".into()),
+                columns: vec!["note".into(), "joined".into()],
+            }],
+            checks: vec![
+                CheckConstraint {
+                    name: None,
+                    sqltext: "note <> ')'".into(),
+                },
+                CheckConstraint {
+                    name: Some("ck_user".into()),
+                    sqltext: "(user_no > 0) AND (user_no < 1000)".into(),
+                },
+            ],
+            ..Table::new("members")
+        };
+        assert_eq!(schema.tables, vec![members, orgs]);
+    }
+}

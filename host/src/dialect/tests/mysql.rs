@@ -84,3 +84,33 @@ async fn modify_keeps_what_the_op_does_not_change() {
         .expect("ids");
     assert_eq!(ids, ["1", "2", "3"]);
 }
+
+#[tokio::test]
+async fn dropping_a_foreign_key_drops_the_index_innodb_made_for_it() {
+    let mut h = Harness::new(Backend::Mysql).await;
+    h.exec("CREATE TABLE p (id INTEGER NOT NULL AUTO_INCREMENT, PRIMARY KEY (id))")
+        .await;
+    h.exec("CREATE TABLE c (id INTEGER NOT NULL AUTO_INCREMENT, a INTEGER, PRIMARY KEY (id))")
+        .await;
+    let op = Op::CreateForeignKey(crate::ops::CreateForeignKey {
+        table: "c".into(),
+        schema: None,
+        foreign_key: crate::schema::ForeignKey {
+            name: Some("fk_c_a".into()),
+            columns: vec!["a".into()],
+            ref_table: "p".into(),
+            ref_columns: vec!["id".into()],
+            ..Default::default()
+        },
+    });
+    h.round_trip(&op).await;
+    let left = h
+        .conn
+        .query_column(
+            "SELECT CAST(INDEX_NAME AS CHAR) FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'c'",
+        )
+        .await
+        .expect("indexes");
+    assert_eq!(left, ["PRIMARY"]);
+}
