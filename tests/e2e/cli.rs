@@ -74,8 +74,8 @@ fn completions_for_each_shell() {
 fn commands_waiting_for_a_capability_say_so_and_exit_2() {
     let p = Project::new();
     for (args, capability) in [
-        (vec!["discover"], "model discovery"),
-        (vec!["plugins", "list"], "plugin host"),
+        (vec!["makemigrations", "Add posts"], "autogenerate"),
+        (vec!["check", "--drift-only"], "autogenerate"),
     ] {
         let run = p.run(&args);
         run.code(2);
@@ -87,7 +87,7 @@ fn commands_waiting_for_a_capability_say_so_and_exit_2() {
 #[test]
 fn errors_are_json_with_format_json() {
     let p = Project::new();
-    let run = p.run(&["--format", "json", "discover"]);
+    let run = p.run(&["--format", "json", "makemigrations", "x"]);
     run.code(2);
     let json = run.json();
     assert_eq!(json["exit_code"], 2);

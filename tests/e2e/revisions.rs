@@ -207,6 +207,8 @@ on_every_database!(
     failing_revision_is_reported_and_rolled_back,
     concurrent_migrate_applies_each_revision_once,
     fresh_reset_and_status,
+    single_transaction_mode,
+    lock_timeout_names_the_holder,
 );
 
 fn upgrade_downgrade_and_version_rows(p: Db) {
@@ -289,9 +291,20 @@ fn failing_revision_is_reported_and_rolled_back(p: Db) {
         "the version table stays at the last applied revision"
     );
     if p.db.backend == Backend::Mysql {
-        // DDL commits at once on MySQL: the report lists what ran.
+        // DDL commits at once on MySQL: the report lists what ran, and `status` keeps
+        // showing the half-applied revision with the way out.
         assert!(run.stderr.contains("NOT rolled back"), "{run:#?}");
         assert!(run.stderr.contains("age"), "{run:#?}");
+        assert!(run.stderr.contains(&format!("stamp {B}")), "{run:#?}");
+        let status = p.run(&["status", "--format", "json"]);
+        status.success();
+        let problems = status.json()["problems"].to_string();
+        assert!(
+            problems.contains("partially-applied") && problems.contains(B),
+            "{problems}"
+        );
+        let status = p.run(&["status"]);
+        assert!(status.stderr.contains("failed"), "{status:#?}");
     } else {
         assert!(
             !p.columns("users").contains(&"age".to_owned()),
@@ -332,6 +345,59 @@ fn concurrent_migrate_applies_each_revision_once(p: Db) {
     assert_eq!(p.versions(), [C]);
     assert_eq!(p.query("SELECT revision FROM sqlalembic_history").len(), 3);
     assert_eq!(p.query("SELECT name FROM users").len(), 1);
+}
+
+fn single_transaction_mode(p: Db) {
+    rev(&p, A, None, USERS);
+    rev(
+        &p,
+        B,
+        Some(A),
+        "[[upgrade]]\nop = \"sql\"\nsql = \"INSERT INTO no_such_table VALUES (1)\"\n",
+    );
+    let env = [("MIGRATION_TRANSACTION_PER_MIGRATION", "false")];
+    let run = p.run_env(&["migrate"], &env);
+    run.code(3);
+    if p.db.backend == Backend::Mysql {
+        // No transactional DDL: each revision still commits on its own.
+        assert_eq!(p.versions(), [A]);
+    } else {
+        assert!(run.stderr.contains("whole run was rolled back"), "{run:#?}");
+        assert!(
+            !p.tables().contains(&"users".to_owned()),
+            "{:?}",
+            p.tables()
+        );
+        assert!(p.tables().is_empty() || p.versions().is_empty());
+    }
+}
+
+fn lock_timeout_names_the_holder(p: Db) {
+    rev(&p, A, None, USERS);
+    let url = p.db.redacted_url();
+    let backend = p.db.backend;
+    let rt = rt();
+    let mut holder = rt
+        .block_on(Connection::connect(&url, backend))
+        .expect("connect");
+    let take = match backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE".to_owned(),
+        Backend::Postgres => format!(
+            "SELECT pg_advisory_lock({})",
+            sqlalembic::runner::lock::advisory_key("alembic_version")
+        ),
+        Backend::Mysql => format!(
+            "SELECT GET_LOCK('sqlalembic:{}:alembic_version', 0)",
+            p.db.name()
+        ),
+    };
+    rt.block_on(holder.execute(&take)).expect("take lock");
+    let run = p.run_env(&["migrate"], &[("MIGRATION_LOCK_TIMEOUT", "1")]);
+    run.code(3);
+    assert!(run.stderr.contains("holds the lock"), "{run:#?}");
+    rt.block_on(holder.close());
+    p.run(&["migrate"]).success();
+    assert_eq!(p.versions(), [A]);
 }
 
 fn fresh_reset_and_status(p: Db) {
@@ -524,7 +590,7 @@ fn several_heads_merge_and_branch_labels() {
     let merge_id = heads[0]["revision"].as_str().expect("id").to_owned();
     assert_eq!(heads[0]["down_revision"].as_array().map(Vec::len), Some(2));
     p.run(&["migrate"]).success();
-    assert_eq!(versions(&p), [merge_id.clone()]);
+    assert_eq!(versions(&p), [merge_id]);
     // Unmerge: back to the two heads (`-1` from a merge is an ambiguous walk, as in Alembic).
     let run = p.run(&["rollback", "-1"]);
     run.code(2);
@@ -591,6 +657,18 @@ fn offline_sql_needs_no_database() {
     let run = p.run(&["show", B, "--sql"]);
     run.success();
     assert!(run.stdout.contains("CREATE TABLE"), "{run:#?}");
+    // Another dialect, still without a server.
+    let pg = p.run(&["migrate", "--sql", "--dialect", "postgresql"]);
+    pg.success();
+    assert!(pg.stdout.contains("SERIAL"), "{pg:#?}");
+    assert!(pg.stdout.contains("BEGIN;"), "{pg:#?}");
+    let my = p.run(&["migrate", "--sql", "--dialect", "mysql"]);
+    my.success();
+    assert!(my.stdout.contains("AUTO_INCREMENT"), "{my:#?}");
+    assert!(
+        !my.stdout.contains("BEGIN;"),
+        "MySQL has no transactional DDL: {my:#?}"
+    );
 }
 
 #[test]
@@ -894,4 +972,50 @@ fn missing_parent_and_cycles_name_the_revisions() {
     let run = p.run(&["heads"]);
     run.code(2);
     assert!(run.stderr.contains("Cycle"), "{run:#?}");
+}
+
+/// A server that is down, a wrong password, a database that does not exist: one line,
+/// exit 3, host:port named, password never shown.
+#[test]
+fn connection_problems_are_one_line_errors() {
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        let server = sqlalembic::db::testing::server_url(backend);
+        let mut url = url::Url::parse(&server).expect("url");
+        let port = url.port().expect("port");
+        let p = project();
+        rev(&p, A, None, USERS);
+
+        let mut down = url.clone();
+        down.set_port(Some(1)).expect("port");
+        let mut wrong_pw = url.clone();
+        wrong_pw.set_password(Some("Wr0ng-Pw-123")).expect("pw");
+        url.set_path("/no_such_database_here");
+        for (case, u, needle) in [
+            ("down", down.to_string(), "127.0.0.1:1".to_owned()),
+            (
+                "password",
+                wrong_pw.to_string(),
+                format!("127.0.0.1:{port}"),
+            ),
+            (
+                "database",
+                url.to_string(),
+                "no_such_database_here".to_owned(),
+            ),
+        ] {
+            let run = p.run(&["--database-url", &u, "migrate"]);
+            run.code(3);
+            let line = run.stderr.trim();
+            assert_eq!(line.lines().count(), 1, "{backend:?} {case}: {run:#?}");
+            assert!(line.contains(&needle), "{backend:?} {case}: {run:#?}");
+            assert!(
+                !run.all().contains("Wr0ng-Pw-123"),
+                "{backend:?} {case}: {run:#?}"
+            );
+            assert!(
+                !run.all().contains(":sqlalembic@"),
+                "{backend:?} {case}: {run:#?}"
+            );
+        }
+    }
 }

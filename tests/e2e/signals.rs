@@ -48,7 +48,7 @@ fn a_failing_command_sends_command_failed_with_the_error() {
     let p = Project::new();
     let dispatcher = Dispatcher::new(Vec::new());
     let seen = recorder(&dispatcher);
-    let code = sqlalembic::cli::run_with(args(&p, &["discover"]), &dispatcher);
+    let code = sqlalembic::cli::run_with(args(&p, &["makemigrations", "x"]), &dispatcher);
     assert_eq!(code, 2);
     let seen = seen.lock().expect("lock");
     let last = seen.last().expect("signals sent");
@@ -57,7 +57,7 @@ fn a_failing_command_sends_command_failed_with_the_error() {
         last.payload["error"]
             .as_str()
             .unwrap_or_default()
-            .contains("discovery")
+            .contains("autogenerate")
     );
 }
 

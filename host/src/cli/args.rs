@@ -46,6 +46,26 @@ pub struct GlobalArgs {
     pub no_color: bool,
 }
 
+/// Built-in SQL dialects, for offline rendering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DialectName {
+    Sqlite,
+    #[value(alias = "postgres")]
+    Postgresql,
+    #[value(alias = "mariadb")]
+    Mysql,
+}
+
+impl DialectName {
+    pub fn backend(self) -> crate::db::Backend {
+        match self {
+            DialectName::Sqlite => crate::db::Backend::Sqlite,
+            DialectName::Postgresql => crate::db::Backend::Postgres,
+            DialectName::Mysql => crate::db::Backend::Mysql,
+        }
+    }
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -72,7 +92,7 @@ pub enum Command {
     Makemigrations(MakemigrationsArgs),
     /// Apply migrations up to a target (default `head`)
     #[command(
-        after_help = "Examples:\n  sqlalembic migrate\n  sqlalembic migrate +1\n  sqlalembic migrate ae1027a6@head\n  sqlalembic migrate heads --sql > upgrade.sql\n  sqlalembic migrate --dry-run"
+        after_help = "Examples:\n  sqlalembic migrate\n  sqlalembic migrate +1\n  sqlalembic migrate ae1027a6@head\n  sqlalembic migrate heads --sql --dialect postgresql > upgrade.sql\n  sqlalembic migrate --dry-run"
     )]
     Migrate(MigrateArgs),
     /// Undo migrations down to a target (default `-1`)
@@ -162,6 +182,9 @@ pub enum Command {
         /// Render its SQL for the configured dialect
         #[arg(long)]
         sql: bool,
+        /// Dialect of the `--sql` output (default: the configured engine)
+        #[arg(long, value_enum, requires = "sql")]
+        dialect: Option<DialectName>,
     },
     /// The head revisions of the graph
     #[command(after_help = "Examples:\n  sqlalembic heads\n  sqlalembic heads --format json")]
@@ -269,6 +292,9 @@ pub struct MigrateArgs {
     /// Render the plan as a SQL script without connecting
     #[arg(long)]
     pub sql: bool,
+    /// Dialect of the `--sql` script (default: the configured engine)
+    #[arg(long, value_enum, requires = "sql")]
+    pub dialect: Option<DialectName>,
     /// List the steps without running them
     #[arg(long)]
     pub dry_run: bool,
@@ -282,6 +308,9 @@ pub struct RollbackArgs {
     /// Render the plan as a SQL script without connecting
     #[arg(long)]
     pub sql: bool,
+    /// Dialect of the `--sql` script (default: the configured engine)
+    #[arg(long, value_enum, requires = "sql")]
+    pub dialect: Option<DialectName>,
     /// List the steps without running them
     #[arg(long)]
     pub dry_run: bool,

@@ -221,6 +221,20 @@ pub static KEYS: &[KeySpec] = &[
         "Table holding the current heads",
     ),
     key(
+        Migration,
+        "MIGRATION_LOCK_TIMEOUT",
+        Str,
+        Some("60"),
+        "Seconds to wait for another migration's lock",
+    ),
+    key(
+        Migration,
+        "MIGRATION_TRANSACTION_PER_MIGRATION",
+        Bool,
+        Some("true"),
+        "Commit each revision on its own; false wraps the whole run in one transaction",
+    ),
+    key(
         Logging,
         "LOGGING_LEVEL",
         Str,

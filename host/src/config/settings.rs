@@ -67,6 +67,10 @@ pub struct Migration {
     pub compare_server_default: bool,
     pub timezone: String,
     pub version_table: String,
+    /// How long `migrate` waits for another run's lock.
+    pub lock_timeout_secs: u64,
+    /// Each revision commits on its own (true), or the whole run is one transaction.
+    pub transaction_per_migration: bool,
 }
 
 /// `[logging]`
@@ -290,6 +294,15 @@ pub(crate) fn build(
         version_table: slots
             .string("MIGRATION_VERSION_TABLE")?
             .unwrap_or_else(|| "alembic_version".into()),
+        lock_timeout_secs: {
+            let text = slots
+                .string("MIGRATION_LOCK_TIMEOUT")?
+                .unwrap_or_else(|| "60".into());
+            text.trim()
+                .parse::<u64>()
+                .map_err(|_| slots.invalid("MIGRATION_LOCK_TIMEOUT", "a whole number of seconds"))?
+        },
+        transaction_per_migration: slots.bool("MIGRATION_TRANSACTION_PER_MIGRATION")?,
     };
     let level_text = slots
         .string("LOGGING_LEVEL")?

@@ -57,6 +57,15 @@ pub enum DbError {
     Statement { statement: String, message: String },
     #[error("The database engine `{0}` has no built-in driver")]
     NoDriver(String),
+    #[error(
+        "{target} runs {server} {version}, which is too old: sqlalembic needs {server} {minimum} or newer"
+    )]
+    TooOld {
+        target: String,
+        server: &'static str,
+        version: String,
+        minimum: &'static str,
+    },
 }
 
 /// An open connection to one of the supported databases.
@@ -142,7 +151,9 @@ impl Connection {
                     cause: "timed out after 15 s".to_owned(),
                 })?
                 .map_err(connect_err)?;
-                Ok(Connection::Postgres(conn))
+                let mut conn = Connection::Postgres(conn);
+                conn.check_version(&target).await?;
+                Ok(conn)
             }
             Backend::Mysql => {
                 let opts = MySqlConnectOptions::from_str(raw)
@@ -158,8 +169,47 @@ impl Connection {
                     cause: "timed out after 15 s".to_owned(),
                 })?
                 .map_err(connect_err)?;
-                Ok(Connection::Mysql(conn))
+                let mut conn = Connection::Mysql(conn);
+                conn.check_version(&target).await?;
+                Ok(conn)
             }
+        }
+    }
+
+    /// Refuses servers older than the oldest supported release.
+    async fn check_version(&mut self, target: &str) -> Result<(), DbError> {
+        let (server, version, minimum, ok) = match self.backend() {
+            Backend::Sqlite => return Ok(()),
+            Backend::Postgres => {
+                let v = self.query_column("SHOW server_version").await?;
+                let v = v.into_iter().next().unwrap_or_default();
+                let major = leading_numbers(&v).first().copied().unwrap_or(0);
+                ("PostgreSQL", v, "14", major >= 14)
+            }
+            Backend::Mysql => {
+                let v = self.query_column("SELECT VERSION()").await?;
+                let v = v.into_iter().next().unwrap_or_default();
+                let n = leading_numbers(&v);
+                let (major, minor) = (
+                    n.first().copied().unwrap_or(0),
+                    n.get(1).copied().unwrap_or(0),
+                );
+                if v.to_ascii_lowercase().contains("mariadb") {
+                    ("MariaDB", v, "10.5", (major, minor) >= (10, 5))
+                } else {
+                    ("MySQL", v, "8.0", major >= 8)
+                }
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(DbError::TooOld {
+                target: target.to_owned(),
+                server,
+                version,
+                minimum,
+            })
         }
     }
 
@@ -239,6 +289,17 @@ impl Connection {
     }
 }
 
+/// The numbers at the start of a version string: `10.11.6-MariaDB` -> [10, 11, 6].
+fn leading_numbers(version: &str) -> Vec<u32> {
+    version
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .next()
+        .unwrap_or("")
+        .split('.')
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 fn statement_error(sql: &str, e: &sqlx::Error) -> DbError {
     DbError::Statement {
         statement: sql.trim().to_owned(),
@@ -291,6 +352,13 @@ text_getter!(text_mysql, sqlx::mysql::MySqlRow);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_numbers() {
+        assert_eq!(leading_numbers("10.11.6-MariaDB-0+deb12u1"), [10, 11, 6]);
+        assert_eq!(leading_numbers("15.18 (Debian 15.18-0+deb12u1)"), [15, 18]);
+        assert_eq!(leading_numbers("8.0.36"), [8, 0, 36]);
+    }
 
     #[test]
     fn sqlite_paths_from_urls() {

@@ -25,8 +25,9 @@ pub enum Lock {
     Named(String),
 }
 
-/// The advisory-lock key of a version table: stable across processes and versions.
-fn advisory_key(version_table: &str) -> i64 {
+/// The advisory-lock key of a version table: stable across processes and versions
+/// (public so operators and tests can take the same lock).
+pub fn advisory_key(version_table: &str) -> i64 {
     let digest = Sha256::digest(format!("sqlalembic:{version_table}").as_bytes());
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&digest[..8]);
@@ -46,7 +47,9 @@ pub async fn acquire(
     };
     match conn.backend() {
         Backend::Sqlite => {
-            // busy_timeout on the connection makes this wait for other writers.
+            // busy_timeout makes BEGIN IMMEDIATE wait for another writer that long.
+            conn.execute(&format!("PRAGMA busy_timeout = {}", timeout.as_millis()))
+                .await?;
             conn.execute("BEGIN IMMEDIATE").await.map_err(|e| {
                 if e.to_string().contains("locked") {
                     timed_out()
@@ -100,11 +103,13 @@ pub async fn acquire(
     }
 }
 
-/// Releases the lock (SQLite: commits the run transaction).
-pub async fn release(conn: &mut Connection, lock: Lock) -> Result<(), Error> {
+/// Releases the lock. SQLite: commits the run transaction, or rolls it back when
+/// `commit` is false (a failed run in single-transaction mode).
+pub async fn release(conn: &mut Connection, lock: Lock, commit: bool) -> Result<(), Error> {
     match lock {
         Lock::SqliteTransaction => {
-            conn.execute("COMMIT").await?;
+            conn.execute(if commit { "COMMIT" } else { "ROLLBACK" })
+                .await?;
         }
         Lock::Advisory(key) => {
             conn.execute(&format!("SELECT pg_advisory_unlock({key})"))

@@ -51,7 +51,8 @@ pub enum Error {
         source: Box<DialectError>,
     },
     #[error(
-        "{direction} of revision {revision} failed; the revision was rolled back{}\n  statement: {statement}\n  database: {message}",
+        "{direction} of revision {revision} failed; {}{}\n  statement: {statement}\n  database: {message}",
+        if *.whole_run { "the whole run was rolled back (one transaction)" } else { "the revision was rolled back" },
         executed_note(.executed, *.transactional)
     )]
     Statement {
@@ -63,6 +64,8 @@ pub enum Error {
         executed: Vec<String>,
         /// Whether those statements were rolled back with the revision.
         transactional: bool,
+        /// Single-transaction mode: every revision of the run was rolled back.
+        whole_run: bool,
     },
     #[error(
         "Revision {revision} leaves foreign keys that point nowhere; it was rolled back: {details}"
@@ -138,6 +141,9 @@ struct LoadedStep {
 pub struct RunOptions {
     pub version_table: String,
     pub lock_timeout: Duration,
+    /// Commit each revision on its own (true) or the whole run at once (false; not on
+    /// MySQL, which commits DDL immediately).
+    pub transaction_per_migration: bool,
     /// Shown in lock messages (`postgresql at host:5432/db`), never with a password.
     pub target: String,
 }
@@ -150,6 +156,7 @@ impl RunOptions {
         Ok(RunOptions {
             version_table: version_table.to_owned(),
             lock_timeout: Duration::from_secs(60),
+            transaction_per_migration: true,
             target: target.to_owned(),
         })
     }
@@ -207,11 +214,37 @@ impl<'a> Runner<'a> {
             &self.opts.target,
         )
         .await?;
-        let result = self.run_locked(goal, target, on_event).await;
-        let released = lock::release(&mut self.conn, lock).await;
+        let single = self.single_transaction();
+        let mut result = Ok(Summary::default());
+        if single && self.conn.backend() == Backend::Postgres {
+            result = self
+                .conn
+                .execute("BEGIN")
+                .await
+                .map(|_| Summary::default())
+                .map_err(Error::Db);
+        }
+        if result.is_ok() {
+            result = self.run_locked(goal, target, on_event).await;
+        }
+        if single && self.conn.backend() == Backend::Postgres {
+            let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            if let Err(e) = self.conn.execute(end).await
+                && result.is_ok()
+            {
+                result = Err(Error::Db(e));
+            }
+        }
+        let commit = !(single && result.is_err());
+        let released = lock::release(&mut self.conn, lock, commit).await;
         let summary = result?;
         released?;
         Ok(summary)
+    }
+
+    /// Whether the whole run is one transaction (never on MySQL: DDL commits at once).
+    fn single_transaction(&self) -> bool {
+        !self.opts.transaction_per_migration && self.conn.backend() != Backend::Mysql
     }
 
     async fn ensure_tables(&mut self) -> Result<(), Error> {
@@ -343,6 +376,20 @@ impl<'a> Runner<'a> {
         };
         if let Err(e) = outcome {
             self.abort_step().await;
+            if backend == Backend::Mysql && !executed.is_empty() {
+                // DDL committed at once: leave a trace `status` reports until the
+                // revision is applied or stamped.
+                let direction = format!("{}-failed", step.direction);
+                let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                let sql = tables::history_insert_sql(
+                    self.dialect.as_ref(),
+                    &step.revision,
+                    &direction,
+                    Some(&checksum),
+                    duration_ms,
+                );
+                let _ = self.conn.execute(&sql).await;
+            }
             // The schema view may hold ops that were rolled back.
             let _ = self.refresh_schema(schema).await;
             return Err(match e {
@@ -353,6 +400,7 @@ impl<'a> Runner<'a> {
                     message,
                     executed,
                     transactional: backend != Backend::Mysql,
+                    whole_run: self.single_transaction(),
                 },
                 other => other,
             });
@@ -414,6 +462,7 @@ impl<'a> Runner<'a> {
     async fn begin_step(&mut self) -> Result<(), Error> {
         let sql = match self.conn.backend() {
             Backend::Sqlite => "SAVEPOINT sqlalembic_step",
+            Backend::Postgres if self.single_transaction() => return Ok(()),
             Backend::Postgres | Backend::Mysql => "BEGIN",
         };
         self.conn.execute(sql).await?;
@@ -466,6 +515,7 @@ impl<'a> Runner<'a> {
             .await?;
         let sql = match self.conn.backend() {
             Backend::Sqlite => "RELEASE sqlalembic_step",
+            Backend::Postgres if self.single_transaction() => return Ok(()),
             Backend::Postgres | Backend::Mysql => "COMMIT",
         };
         self.conn.execute(sql).await?;
@@ -478,6 +528,8 @@ impl<'a> Runner<'a> {
                 let _ = self.conn.execute("ROLLBACK TO sqlalembic_step").await;
                 let _ = self.conn.execute("RELEASE sqlalembic_step").await;
             }
+            // Single-transaction mode: `run` rolls the whole run back.
+            Backend::Postgres if self.single_transaction() => {}
             Backend::Postgres | Backend::Mysql => {
                 let _ = self.conn.execute("ROLLBACK").await;
             }
@@ -494,7 +546,7 @@ impl<'a> Runner<'a> {
         )
         .await?;
         let result = self.stamp_locked(targets, purge).await;
-        let released = lock::release(&mut self.conn, lock).await;
+        let released = lock::release(&mut self.conn, lock, true).await;
         let summary = result?;
         released?;
         Ok(summary)

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::project::{Project, block_on, runner_failure};
 use super::revisions::graph_failure;
-use crate::cli::args::{DestructiveArgs, MigrateArgs, RollbackArgs};
+use crate::cli::args::{DestructiveArgs, DialectName, MigrateArgs, RollbackArgs};
 use crate::cli::{Context, Exit, Failure, Outcome};
 use crate::dialect;
 use crate::runner::{self, Event, Goal, Runner};
@@ -26,7 +26,7 @@ pub fn migrate(
         run,
         Goal::Upgrade,
         &args.target,
-        args.sql,
+        args.sql.then_some(args.dialect),
         args.dry_run,
     )
 }
@@ -41,7 +41,7 @@ pub fn rollback(
         run,
         Goal::Downgrade,
         &args.target,
-        args.sql,
+        args.sql.then_some(args.dialect),
         args.dry_run,
     )
 }
@@ -66,12 +66,12 @@ fn apply(
     run: &CommandRun,
     goal: Goal,
     target: &str,
-    sql: bool,
+    sql: Option<Option<DialectName>>,
     dry_run: bool,
 ) -> Result<Outcome, Failure> {
     let project = Project::load(ctx)?;
-    if sql {
-        return offline(ctx, &project, goal, target);
+    if let Some(dialect) = sql {
+        return offline(ctx, &project, goal, target, dialect);
     }
     if dry_run {
         return dry_run_plan(ctx, &project, goal, target);
@@ -257,11 +257,24 @@ fn dry_run_plan(
     Ok(Outcome::with(json!({ "steps": steps.len() })))
 }
 
+/// The dialect for offline rendering: `--dialect`, else the configured engine's.
+fn offline_dialect(
+    project: &Project<'_>,
+    name: Option<DialectName>,
+) -> Result<Box<dyn dialect::Dialect>, Failure> {
+    let backend = match name {
+        Some(n) => n.backend(),
+        None => project.backend()?,
+    };
+    Ok(dialect::for_backend(backend))
+}
+
 fn offline(
     ctx: &Context<'_>,
     project: &Project<'_>,
     goal: Goal,
     target: &str,
+    dialect_name: Option<DialectName>,
 ) -> Result<Outcome, Failure> {
     let (from, to) = split_range(target);
     let graph = &project.scripts.graph;
@@ -274,7 +287,7 @@ fn offline(
         }
         None => Vec::new(),
     };
-    let dialect = dialect::for_backend(project.backend()?);
+    let dialect = offline_dialect(project, dialect_name)?;
     let script = runner::render_script(
         &project.scripts,
         dialect.as_ref(),
@@ -294,13 +307,17 @@ fn offline(
 }
 
 /// The upgrade SQL of one revision for the configured dialect (`show --sql`).
-pub fn render_revision_sql(project: &Project<'_>, id: &str) -> Result<String, Failure> {
+pub fn render_revision_sql(
+    project: &Project<'_>,
+    id: &str,
+    dialect_name: Option<DialectName>,
+) -> Result<String, Failure> {
     let downs = project
         .scripts
         .file(id)
         .map(|f| f.down_revisions.clone())
         .unwrap_or_default();
-    let dialect = dialect::for_backend(project.backend()?);
+    let dialect = offline_dialect(project, dialect_name)?;
     runner::render_script(
         &project.scripts,
         dialect.as_ref(),
@@ -381,7 +398,7 @@ pub fn reset(
     args: &DestructiveArgs,
 ) -> Result<Outcome, Failure> {
     confirm_destructive(ctx, "reset", args)?;
-    apply(ctx, run, Goal::Downgrade, "base", false, false)
+    apply(ctx, run, Goal::Downgrade, "base", None, false)
 }
 
 /// `fresh --confirm`: drop every table, then apply every revision.
@@ -404,5 +421,5 @@ pub fn fresh(
         dropped.len(),
         if dropped.len() == 1 { "" } else { "s" }
     ));
-    apply(ctx, run, Goal::Upgrade, "heads", false, false)
+    apply(ctx, run, Goal::Upgrade, "heads", None, false)
 }

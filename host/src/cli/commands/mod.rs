@@ -62,7 +62,11 @@ pub fn dispatch(
             verbose,
             graph,
         } => revisions::history(ctx, range.as_deref(), *verbose, *graph),
-        Command::Show { revision, sql } => revisions::show(ctx, revision, *sql),
+        Command::Show {
+            revision,
+            sql,
+            dialect,
+        } => revisions::show(ctx, revision, *sql, *dialect),
         Command::List {
             pending_only,
             applied_only,
@@ -113,7 +117,7 @@ pub fn arguments(command: &Command) -> Value {
             verbose,
             graph,
         } => json!({ "range": range, "verbose": verbose, "graph": graph }),
-        Command::Show { revision, sql } => json!({ "revision": revision, "sql": sql }),
+        Command::Show { revision, sql, .. } => json!({ "revision": revision, "sql": sql }),
         Command::List {
             pending_only,
             applied_only,

@@ -48,7 +48,12 @@ impl<'a> Project<'a> {
     }
 
     pub fn run_options(&self) -> Result<RunOptions, Failure> {
-        RunOptions::new(self.version_table(), &self.target()).map_err(runner_failure)
+        let migration = &self.loaded.settings.migration;
+        let mut opts =
+            RunOptions::new(self.version_table(), &self.target()).map_err(runner_failure)?;
+        opts.lock_timeout = std::time::Duration::from_secs(migration.lock_timeout_secs);
+        opts.transaction_per_migration = migration.transaction_per_migration;
+        Ok(opts)
     }
 
     /// Connects (SQLite: creates the file when missing).

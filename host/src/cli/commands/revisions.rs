@@ -306,7 +306,12 @@ pub fn history(
     Ok(Outcome::with(json!({ "count": ids.len() })))
 }
 
-pub fn show(ctx: &Context<'_>, spec: &str, sql: bool) -> Result<Outcome, Failure> {
+pub fn show(
+    ctx: &Context<'_>,
+    spec: &str,
+    sql: bool,
+    dialect: Option<crate::cli::args::DialectName>,
+) -> Result<Outcome, Failure> {
     let project = Project::load(ctx)?;
     let scripts = &project.scripts;
     let ids: Vec<String> = if spec == "current" {
@@ -330,7 +335,7 @@ pub fn show(ctx: &Context<'_>, spec: &str, sql: bool) -> Result<Outcome, Failure
             Failure::usage(format!("Revision {id} cannot be read"))
         })?;
         let rendered = if sql {
-            Some(super::migrate::render_revision_sql(&project, id)?)
+            Some(super::migrate::render_revision_sql(&project, id, dialect)?)
         } else {
             None
         };

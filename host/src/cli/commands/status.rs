@@ -116,6 +116,42 @@ fn problems(
             }),
         }
     }
+    // A revision whose last attempt failed half-way (MySQL commits DDL at once).
+    let mut last: HashMap<&str, &HistoryRow> = HashMap::new();
+    for row in history {
+        last.insert(&row.revision, row);
+    }
+    let mut failed: Vec<&&HistoryRow> = last
+        .values()
+        .filter(|r| r.direction.ends_with("-failed"))
+        .collect();
+    failed.sort_by(|a, b| a.revision.cmp(&b.revision));
+    for row in failed {
+        let upgrade = row.direction.starts_with("upgrade");
+        let is_applied = applied.contains(&row.revision);
+        if upgrade == is_applied {
+            continue; // finished since (applied, or rolled back by hand and stamped)
+        }
+        let rev = &row.revision;
+        out.push(Problem {
+            code: "partially-applied",
+            revision: Some(rev.clone()),
+            message: format!(
+                "The {} of {rev} failed on {} after some of its statements ran; the database holds part of it",
+                if upgrade { "upgrade" } else { "downgrade" },
+                row.applied_at
+            ),
+            hint: Some(if upgrade {
+                format!(
+                    "Undo what ran (see the error of that run) and fix the revision, then `sqlalembic migrate`; or finish it by hand and `sqlalembic stamp {rev}`"
+                )
+            } else {
+                format!(
+                    "Restore what the downgrade removed and `sqlalembic rollback {rev}` again; or finish it by hand and `sqlalembic stamp {rev}-1`"
+                )
+            }),
+        });
+    }
     // Applied according to history but gone from the folder (and not replaced).
     let mut seen = std::collections::HashSet::new();
     for row in history {
