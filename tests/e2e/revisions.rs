@@ -1019,3 +1019,23 @@ fn connection_problems_are_one_line_errors() {
         }
     }
 }
+
+/// TLS options in the URL reach the driver: `disable` connects in the clear, `require`
+/// fails against the test servers (which have no certificates) with the reason.
+#[test]
+fn tls_options_pass_through_from_the_url() {
+    for (backend, off, on) in [
+        (Backend::Postgres, "sslmode=disable", "sslmode=require"),
+        (Backend::Mysql, "ssl-mode=disabled", "ssl-mode=required"),
+    ] {
+        let server = sqlalembic::db::testing::server_url(backend);
+        let p = project();
+        rev(&p, A, None, "");
+        let run = p.run(&["--database-url", &format!("{server}?{off}"), "current"]);
+        run.success();
+        let run = p.run(&["--database-url", &format!("{server}?{on}"), "current"]);
+        run.code(3);
+        let err = run.stderr.to_lowercase();
+        assert!(err.contains("tls") || err.contains("ssl"), "{backend:?}: {run:#?}");
+    }
+}
