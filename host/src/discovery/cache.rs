@@ -91,6 +91,10 @@ pub fn key(req: &Request, files: &[(String, String)]) -> String {
         h.update(b"\0path\0");
         h.update(p.to_string_lossy().as_bytes());
     }
+    if req.backends.contains(&super::Backend::SqlAlchemyImport) {
+        h.update(b"\0python\0");
+        h.update(req.python.to_string_lossy().as_bytes());
+    }
     for e in &req.exclude {
         h.update(b"\0exclude\0");
         h.update(e.as_bytes());

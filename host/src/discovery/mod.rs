@@ -15,6 +15,7 @@
 //! was skipped.
 
 pub mod cache;
+pub mod import;
 pub mod python;
 pub mod walk;
 
@@ -42,6 +43,8 @@ pub struct SourceLocation {
 pub enum Backend {
     /// Static reading of SQLAlchemy / SQLModel / Flask-SQLAlchemy models.
     SqlAlchemy,
+    /// Importing the models with the project's Python and reading `MetaData`.
+    SqlAlchemyImport,
 }
 
 impl Backend {
@@ -49,6 +52,7 @@ impl Backend {
     pub fn parse(name: &str) -> Result<Backend, Error> {
         match name.trim().to_ascii_lowercase().as_str() {
             "sqlalchemy" | "static" => Ok(Backend::SqlAlchemy),
+            "sqlalchemy-import" | "import" => Ok(Backend::SqlAlchemyImport),
             _ => Err(Error::UnknownBackend {
                 name: name.trim().to_owned(),
             }),
@@ -59,6 +63,7 @@ impl Backend {
     pub fn name(&self) -> &'static str {
         match self {
             Backend::SqlAlchemy => "sqlalchemy",
+            Backend::SqlAlchemyImport => "sqlalchemy-import",
         }
     }
 }
@@ -76,6 +81,10 @@ pub struct Request {
     pub backends: Vec<Backend>,
     /// Serve an unchanged project from `.sqlalembic/cache/discovery/` and store results.
     pub use_cache: bool,
+    /// The interpreter of the `sqlalchemy-import` backend.
+    pub python: PathBuf,
+    /// How long the `sqlalchemy-import` backend may take.
+    pub import_timeout: std::time::Duration,
 }
 
 impl Request {
@@ -101,6 +110,11 @@ impl Request {
             migrations_dir: settings.migrations_dir(),
             backends,
             use_cache: true,
+            python: import::default_python(
+                &settings.project_root,
+                std::env::var_os("SQLALEMBIC_PYTHON"),
+            ),
+            import_timeout: std::time::Duration::from_secs(120),
         })
     }
 }
@@ -132,7 +146,7 @@ pub struct Discovery {
 /// Why discovery produced no schema.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("Unknown discovery backend `{name}`: expected `sqlalchemy`")]
+    #[error("Unknown discovery backend `{name}`: expected `sqlalchemy` or `sqlalchemy-import`")]
     UnknownBackend { name: String },
     #[error(transparent)]
     Pattern(#[from] walk::PatternError),
@@ -253,6 +267,22 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
                 let (tables, diags) = python::discover(inputs);
                 diagnostics.extend(diags);
                 found.extend(tables.into_iter().map(|f| (f.table, f.source)));
+            }
+            Backend::SqlAlchemyImport => {
+                let modules: Vec<import::Module> = loaded
+                    .iter()
+                    .filter(|l| l.file.kind == FileKind::Python && l.candidate)
+                    .filter_map(|l| {
+                        Some(import::Module {
+                            name: import::module_name(&l.file.rel)?,
+                            rel: l.file.rel.clone(),
+                        })
+                    })
+                    .collect();
+                let (tables, diags) =
+                    import::discover(&req.project_root, &req.python, &modules, req.import_timeout);
+                diagnostics.extend(diags);
+                found.extend(tables);
             }
         }
     }

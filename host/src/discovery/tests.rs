@@ -1,6 +1,6 @@
 //! Discovery over small temporary projects.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::schema::ColumnType;
@@ -13,6 +13,8 @@ fn request(root: &Path) -> Request {
         migrations_dir: root.join("migrations"),
         backends: vec![Backend::SqlAlchemy],
         use_cache: false,
+        python: PathBuf::from("python3"),
+        import_timeout: std::time::Duration::from_secs(120),
     }
 }
 
@@ -90,4 +92,104 @@ fn cache_serves_unchanged_projects_and_sees_every_edit() {
     std::fs::write(dir.path().join("models/user.py"), "class User(Base:\n").expect("break");
     assert!(discover(&req).is_err());
     assert!(discover(&req).is_err());
+}
+
+/// The interpreter with SQLAlchemy, SQLModel and Flask-SQLAlchemy (`scripts/test` makes it).
+fn test_python() -> PathBuf {
+    match std::env::var_os("SQLALEMBIC_TEST_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => panic!(
+            "SQLALEMBIC_TEST_PYTHON is not set: run `scripts/test`, which creates a venv with \
+             SQLAlchemy, SQLModel and Flask-SQLAlchemy and exports its interpreter, or point the \
+             variable at such an interpreter"
+        ),
+    }
+}
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models/corpus")
+}
+
+#[test]
+fn static_and_import_backends_agree_on_the_corpus() {
+    let python = test_python();
+    let root = corpus();
+    let req = request(&root);
+    let statically = match discover(&req) {
+        Ok(d) => d,
+        Err(e) => panic!("{e}: {:#?}", e.diagnostics()),
+    };
+    let imported = match discover(&Request {
+        backends: vec![Backend::SqlAlchemyImport],
+        python,
+        ..req
+    }) {
+        Ok(d) => d,
+        Err(e) => panic!("{e}: {:#?}", e.diagnostics()),
+    };
+    let names = |d: &Discovery| -> Vec<String> {
+        d.schema.tables.iter().map(|t| t.qualified_name()).collect()
+    };
+    assert_eq!(names(&statically), names(&imported));
+    for (s, i) in statically.schema.tables.iter().zip(&imported.schema.tables) {
+        assert_eq!(s, i, "table `{}` differs between the backends", s.name);
+    }
+    // Mapped classes get the class's own line from Python too.
+    let at = |d: &Discovery, name: &str| {
+        let i = d
+            .schema
+            .tables
+            .iter()
+            .position(|t| t.name == name)
+            .expect("table");
+        d.sources[i].clone()
+    };
+    assert_eq!(
+        at(&statically, "classic_accounts"),
+        at(&imported, "classic_accounts")
+    );
+}
+
+#[test]
+fn import_failures_are_reported_per_file() {
+    let python = test_python();
+    let dir = project(&[
+        ("models/__init__.py", ""),
+        (
+            "models/base.py",
+            "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n",
+        ),
+        (
+            "models/good.py",
+            "from sqlalchemy import Column, Integer\nfrom .base import Base\n\nclass Good(Base):\n    __tablename__ = 'good'\n    id = Column(Integer, primary_key=True)\n",
+        ),
+        (
+            "models/bad.py",
+            "from sqlalchemy import Column, Integer\nfrom .base import Base\n\nraise RuntimeError('no database here')\n",
+        ),
+    ]);
+    let req = Request {
+        backends: vec![Backend::SqlAlchemyImport],
+        python,
+        ..request(dir.path())
+    };
+    let Err(Error::Invalid {
+        diagnostics,
+        partial,
+    }) = discover(&req)
+    else {
+        panic!("a failed import must fail discovery")
+    };
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    let d = &diagnostics[0];
+    assert_eq!(d.code, "IMP001");
+    assert_eq!(d.path.as_deref(), Some(Path::new("models/bad.py")));
+    assert_eq!(d.line, Some(4));
+    assert!(
+        d.message.contains("RuntimeError: no database here"),
+        "{}",
+        d.message
+    );
+    // One broken file does not stop the others.
+    assert_eq!(partial.schema.tables[0].name, "good");
 }

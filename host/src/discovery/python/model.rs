@@ -789,21 +789,41 @@ impl<'e, 'p> Builder<'e, 'p> {
         } else {
             self.collected(c)
         };
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut new_columns = Vec::new();
-        for k in classes {
-            let sqlmodel_class = matches!(self.role(k).ctx(), Some(x) if x.flavor == Flavor::SqlModel)
-                || ctx.flavor == Flavor::SqlModel;
+        // SQLAlchemy collects the class's own attributes first, then its bases' (the first
+        // definition of a name wins); pydantic (SQLModel) puts base fields first, and a
+        // redefinition keeps the base's position.
+        let mut attrs: Vec<(&'p str, ClassRef<'p>, &'p Stmt)> = Vec::new();
+        let mut positions: HashMap<&'p str, usize> = HashMap::new();
+        let pydantic = ctx.flavor == Flavor::SqlModel;
+        let ordered: Vec<ClassRef<'p>> = if pydantic {
+            classes.into_iter().rev().collect()
+        } else {
+            classes
+        };
+        for k in ordered {
             for stmt in &k.def.body {
                 let Some(name) = attr_name(stmt) else {
                     continue;
                 };
-                if name.starts_with("__") || !seen.insert(name.to_owned()) {
+                if name.starts_with("__") {
                     continue;
                 }
-                if let Some(col) = self.attribute(c, k, ctx, stmt, name, sqlmodel_class) {
-                    new_columns.push(col);
+                match positions.get(name) {
+                    Some(&i) if pydantic => attrs[i] = (name, k, stmt),
+                    Some(_) => {}
+                    None => {
+                        positions.insert(name, attrs.len());
+                        attrs.push((name, k, stmt));
+                    }
                 }
+            }
+        }
+        let mut new_columns = Vec::new();
+        for (name, k, stmt) in attrs {
+            let sqlmodel_class =
+                matches!(self.role(k).ctx(), Some(x) if x.flavor == Flavor::SqlModel) || pydantic;
+            if let Some(col) = self.attribute(c, k, ctx, stmt, name, sqlmodel_class) {
+                new_columns.push(col);
             }
         }
         // `sort_order` (SQLAlchemy 2.0) reorders; the sort is stable.

@@ -178,6 +178,13 @@ impl<'p> Types<'_, 'p> {
             })
         });
         if is_type {
+            // A `TypeDecorator` is its `impl` to the database.
+            for c in self.ev.mro(class) {
+                if let Some((Some(expr), _)) = super::eval::find_class_attr(c.def, "impl") {
+                    let imp = self.ev.eval(c.module, expr, None);
+                    return self.sa_type(&imp);
+                }
+            }
             Ok(ColumnType::Custom(class.name().to_owned()))
         } else {
             Err(self.problem(format!("Class `{}` is not a SQLAlchemy type", class.name())))
@@ -284,6 +291,8 @@ impl<'p> Types<'_, 'p> {
                 ("datetime", n @ ("datetime" | "date" | "time" | "timedelta")) => n.to_owned(),
                 ("decimal", "Decimal") => "Decimal".to_owned(),
                 ("uuid", "UUID") => "UUID".to_owned(),
+                ("pydantic", "NaiveDatetime") => "NaiveDatetime".to_owned(),
+                ("pydantic", "AwareDatetime") => "datetime".to_owned(),
                 ("pydantic", "EmailStr" | "AnyUrl" | "HttpUrl") | ("pathlib", "Path") => {
                     "str".to_owned()
                 }
@@ -326,7 +335,11 @@ impl<'p> Types<'_, 'p> {
             "float" => ColumnType::Float,
             "bool" => ColumnType::Boolean,
             "bytes" => ColumnType::LargeBinary,
-            "datetime" => ColumnType::DateTime { timezone: false },
+            // SQLModel (0.0.22+) stores `datetime` fields as timezone-aware `UTCDateTime`.
+            "datetime" => ColumnType::DateTime {
+                timezone: sqlmodel.is_some(),
+            },
+            "NaiveDatetime" => ColumnType::DateTime { timezone: false },
             "date" => ColumnType::Date,
             "time" => ColumnType::Time,
             "timedelta" => ColumnType::Interval,
