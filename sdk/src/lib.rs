@@ -30,6 +30,7 @@
 
 /// The generated bindings (`wit-bindgen`); use the re-exports below instead.
 #[doc(hidden)]
+#[allow(clippy::too_many_arguments)] // generated code
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",

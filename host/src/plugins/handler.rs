@@ -9,7 +9,7 @@
 //! included, runs under the plugin's epoch deadline and memory limit.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Instant;
 
 use wasmtime::Store;
@@ -67,27 +67,38 @@ struct Live {
     bindings: SignalHandler,
 }
 
+/// What a call needs, shared with the worker thread that runs calls made from
+/// inside an async runtime.
+struct Core {
+    config: PluginConfig,
+    runtime: Runtime,
+    grant: Arc<Grant>,
+    pre: SignalHandlerPre<State>,
+    live: Mutex<Option<Live>>,
+    instances: std::sync::atomic::AtomicU64,
+}
+
+type Job = (Signal, mpsc::SyncSender<Result<Verdict, CallError>>);
+
 /// A plugin ready to receive signals.
 pub struct Plugin {
-    config: PluginConfig,
+    core: Arc<Core>,
     /// The component file (absolute).
     pub path: PathBuf,
     pub sha256: String,
     pub cache_state: CacheState,
     /// Its imports and exports.
     pub inspection: Inspection,
-    runtime: Runtime,
-    grant: Arc<Grant>,
-    pre: SignalHandlerPre<State>,
-    live: Mutex<Option<Live>>,
-    instances: std::sync::atomic::AtomicU64,
     aborts: Aborts,
+    /// The worker thread for calls made inside an async runtime (started on the
+    /// first such call, ended when the plugin is dropped).
+    aside: Mutex<Option<mpsc::Sender<Job>>>,
 }
 
 impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Plugin")
-            .field("name", &self.config.name)
+            .field("name", &self.core.config.name)
             .field("path", &self.path)
             .field("sha256", &self.sha256)
             .finish_non_exhaustive()
@@ -98,35 +109,82 @@ impl Plugin {
     /// A plugin from its loaded parts (see `load_one`).
     pub(super) fn new(parts: Parts) -> Plugin {
         Plugin {
-            config: parts.config,
+            core: Arc::new(Core {
+                config: parts.config,
+                runtime: parts.runtime,
+                grant: Arc::new(parts.grant),
+                pre: parts.pre,
+                live: Mutex::new(None),
+                instances: std::sync::atomic::AtomicU64::new(0),
+            }),
             path: parts.path,
             sha256: parts.sha256,
             cache_state: parts.cache_state,
             inspection: parts.inspection,
-            runtime: parts.runtime,
-            grant: Arc::new(parts.grant),
-            pre: parts.pre,
-            live: Mutex::new(None),
-            instances: std::sync::atomic::AtomicU64::new(0),
             aborts: parts.aborts,
+            aside: Mutex::new(None),
         }
     }
 
     /// Its `[[plugins]]` entry.
     pub fn config(&self) -> &PluginConfig {
-        &self.config
+        &self.core.config
     }
 
     /// What its sandbox grants.
     pub fn grant(&self) -> &Grant {
-        &self.grant
+        &self.core.grant
     }
 
     /// How many instances were created so far (a trap makes the next call create one).
     pub fn instances_created(&self) -> u64 {
-        self.instances.load(std::sync::atomic::Ordering::Relaxed)
+        self.core
+            .instances
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Sends one signal to the plugin, in its sandbox, on this thread.
+    pub fn call(&self, signal: &Signal) -> Result<Verdict, CallError> {
+        self.core.call(signal)
+    }
+
+    /// [`Plugin::call`] off any async runtime: WASI's blocking calls (streams,
+    /// polls) enter Tokio themselves and must not run inside a runtime, so there the
+    /// call goes to this plugin's worker thread (a channel round trip, not a thread
+    /// per call).
+    fn call_here_or_aside(&self, signal: &Signal) -> Result<Verdict, CallError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return self.core.call(signal);
+        }
+        let lost = || CallError::Setup {
+            plugin: self.core.config.name.clone(),
+            message: "the plugin's worker thread is gone".into(),
+        };
+        let mut aside = self.aside.lock().unwrap_or_else(PoisonError::into_inner);
+        if aside.is_none() {
+            let (jobs, queue) = mpsc::channel::<Job>();
+            let core = Arc::clone(&self.core);
+            std::thread::Builder::new()
+                .name(format!("plugin-{}", core.config.name))
+                .spawn(move || {
+                    for (signal, reply) in queue {
+                        let _ = reply.send(core.call(&signal));
+                    }
+                })
+                .map_err(|e| CallError::Setup {
+                    plugin: self.core.config.name.clone(),
+                    message: format!("cannot start its worker thread: {e}"),
+                })?;
+            *aside = Some(jobs);
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        let jobs = aside.as_ref().ok_or_else(lost)?;
+        jobs.send((signal.clone(), reply)).map_err(|_| lost())?;
+        answer.recv().map_err(|_| lost())?
+    }
+}
+
+impl Core {
     fn instantiate(&self) -> Result<Live, CallError> {
         let setup = |message: String| CallError::Setup {
             plugin: self.config.name.clone(),
@@ -173,7 +231,7 @@ impl Plugin {
     }
 
     /// Sends one signal to the plugin, in its sandbox, on this thread.
-    pub fn call(&self, signal: &Signal) -> Result<Verdict, CallError> {
+    fn call(&self, signal: &Signal) -> Result<Verdict, CallError> {
         let mut slot = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         if slot.is_none() {
             *slot = Some(self.instantiate()?);
@@ -197,48 +255,29 @@ impl Plugin {
             }
         }
     }
-
-    /// [`Plugin::call`] off any async runtime: WASI's blocking calls must not run on
-    /// a Tokio worker, so inside one the call moves to a short-lived thread.
-    fn call_here_or_aside(&self, signal: &Signal) -> Result<Verdict, CallError> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return self.call(signal);
-        }
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| self.call(signal))
-                .join()
-                .unwrap_or_else(|_| {
-                    Err(CallError::Setup {
-                        plugin: self.config.name.clone(),
-                        message: "the call thread panicked".into(),
-                    })
-                })
-        })
-    }
 }
 
 impl Handler for Plugin {
     fn name(&self) -> &str {
-        &self.config.name
+        &self.core.config.name
     }
 
     fn handle(&self, signal: &Signal) -> Result<Verdict, String> {
         match self.call_here_or_aside(signal) {
             // Connected as a policy only so that `on_error = "abort"` can stop a
             // command: its own deny is just a warning.
-            Ok(Verdict::Deny(reason)) if !self.config.policy => Ok(Verdict::Warn(format!(
+            Ok(Verdict::Deny(reason)) if !self.core.config.policy => Ok(Verdict::Warn(format!(
                 "{reason} (`deny` ignored: the plugin is not a policy)"
             ))),
             Ok(verdict) => Ok(verdict),
             Err(error) => {
                 let text = error.to_string();
-                if self.config.on_error == OnError::Abort {
+                if self.core.config.on_error == OnError::Abort {
                     self.aborts
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .push(Abort {
-                            plugin: self.config.name.clone(),
+                            plugin: self.core.config.name.clone(),
                             signal: signal.name.clone(),
                             error: text.clone(),
                         });

@@ -14,10 +14,13 @@
 //! settings = { path = "logs/audit.jsonl" }
 //! ```
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::sync::{Mutex, PoisonError};
 
 use sqlalembic_plugin::{Handler, Signal, Verdict, serde_json, settings};
+
+static FILE: Mutex<Option<(String, File)>> = Mutex::new(None);
 
 struct Audit;
 
@@ -32,14 +35,23 @@ impl Handler for Audit {
         });
         let mut text = line.to_string();
         text.push('\n');
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| format!("Cannot open `{path}`: {e}"))?;
+        // The file stays open for the instance's life (one command run): one
+        // `open` per run, not per signal.
+        let mut open = FILE.lock().unwrap_or_else(PoisonError::into_inner);
+        if open.as_ref().is_none_or(|(p, _)| *p != path) {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("Cannot open `{path}`: {e}"))?;
+            *open = Some((path.clone(), file));
+        }
+        let (_, file) = open.as_mut().expect("opened above");
         // One write per line, so concurrent runs interleave whole lines.
-        file.write_all(text.as_bytes())
-            .map_err(|e| format!("Cannot append to `{path}`: {e}"))?;
+        if let Err(e) = file.write_all(text.as_bytes()) {
+            *open = None;
+            return Err(format!("Cannot append to `{path}`: {e}"));
+        }
         Ok(Verdict::Proceed)
     }
 }

@@ -50,8 +50,7 @@ impl Handler for Guard {
                 .collect(),
             _ => Vec::new(),
         };
-        let entries =
-            fs::read_dir(&folder).map_err(|e| format!("Cannot read `{folder}`: {e}"))?;
+        let entries = fs::read_dir(&folder).map_err(|e| format!("Cannot read `{folder}`: {e}"))?;
         let mut names: Vec<String> = entries
             .filter_map(Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -107,10 +106,11 @@ fn destructive(name: &str, text: &str) -> Option<String> {
         let trimmed = line.trim();
         if trimmed.starts_with("[[") {
             upgrade = trimmed == "[[upgrade]]";
-        } else if upgrade && let Some(op) = op_value(trimmed) {
-            if op == "drop_table" || op == "drop_column" {
-                return Some(format!("has a `{op}` step"));
-            }
+        } else if upgrade
+            && let Some(op) = op_value(trimmed)
+            && (op == "drop_table" || op == "drop_column")
+        {
+            return Some(format!("has a `{op}` step"));
         }
     }
     None
@@ -118,7 +118,11 @@ fn destructive(name: &str, text: &str) -> Option<String> {
 
 /// `drop_table` from `op = "drop_table"`.
 fn op_value(line: &str) -> Option<&str> {
-    let rest = line.strip_prefix("op")?.trim_start().strip_prefix('=')?.trim();
+    let rest = line
+        .strip_prefix("op")?
+        .trim_start()
+        .strip_prefix('=')?
+        .trim();
     rest.strip_prefix('"')?.split('"').next()
 }
 

@@ -104,11 +104,7 @@ impl Handler for Probe {
                     body: Vec::new(),
                 };
                 match http::send(&request) {
-                    Ok(r) => format!(
-                        "http ok: {} {}",
-                        r.status,
-                        String::from_utf8_lossy(&r.body)
-                    ),
+                    Ok(r) => format!("http ok: {} {}", r.status, String::from_utf8_lossy(&r.body)),
                     Err(e) => format!("http failed: {e}"),
                 }
             }
