@@ -1036,6 +1036,51 @@ fn tls_options_pass_through_from_the_url() {
         let run = p.run(&["--database-url", &format!("{server}?{on}"), "current"]);
         run.code(3);
         let err = run.stderr.to_lowercase();
-        assert!(err.contains("tls") || err.contains("ssl"), "{backend:?}: {run:#?}");
+        assert!(
+            err.contains("tls") || err.contains("ssl"),
+            "{backend:?}: {run:#?}"
+        );
     }
+}
+
+#[test]
+fn branches_and_history_ranges() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(&p, B, Some(A), "");
+    rev(&p, C, Some(A), "");
+    let run = p.run(&["branches"]);
+    run.success();
+    assert!(
+        run.stdout.contains(&format!("{A} (branchpoint)")),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout.contains(&format!("-> {B}")) && run.stdout.contains(&format!("-> {C}")),
+        "{run:#?}"
+    );
+    let run = p.run(&[
+        "history",
+        "--range",
+        &format!("{A}:{B}"),
+        "--format",
+        "json",
+    ]);
+    run.success();
+    let ids: Vec<String> = run
+        .json()
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|v| v["revision"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(ids, [B, A]);
+    let run = p.run(&["history", "--range", "nocolon"]);
+    run.code(2);
+    let run = p.run(&["current", "--verbose"]);
+    run.success();
+    assert!(run.stdout.contains("Current revision(s)"), "{run:#?}");
+    let run = p.run(&["heads", "--verbose"]);
+    run.success();
+    assert!(run.stdout.contains("Parent: "), "{run:#?}");
 }
