@@ -17,6 +17,7 @@
 pub mod cache;
 pub mod import;
 pub mod python;
+pub mod sql;
 pub mod walk;
 
 use std::collections::HashMap;
@@ -45,6 +46,8 @@ pub enum Backend {
     SqlAlchemy,
     /// Importing the models with the project's Python and reading `MetaData`.
     SqlAlchemyImport,
+    /// `CREATE TABLE` / `CREATE INDEX` files.
+    Sql,
 }
 
 impl Backend {
@@ -53,6 +56,7 @@ impl Backend {
         match name.trim().to_ascii_lowercase().as_str() {
             "sqlalchemy" | "static" => Ok(Backend::SqlAlchemy),
             "sqlalchemy-import" | "import" => Ok(Backend::SqlAlchemyImport),
+            "sql" => Ok(Backend::Sql),
             _ => Err(Error::UnknownBackend {
                 name: name.trim().to_owned(),
             }),
@@ -64,6 +68,7 @@ impl Backend {
         match self {
             Backend::SqlAlchemy => "sqlalchemy",
             Backend::SqlAlchemyImport => "sqlalchemy-import",
+            Backend::Sql => "sql",
         }
     }
 }
@@ -146,7 +151,9 @@ pub struct Discovery {
 /// Why discovery produced no schema.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("Unknown discovery backend `{name}`: expected `sqlalchemy` or `sqlalchemy-import`")]
+    #[error(
+        "Unknown discovery backend `{name}`: expected `sqlalchemy`, `sqlalchemy-import` or `sql`"
+    )]
     UnknownBackend { name: String },
     #[error(transparent)]
     Pattern(#[from] walk::PatternError),
@@ -281,6 +288,41 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
                     .collect();
                 let (tables, diags) =
                     import::discover(&req.project_root, &req.python, &modules, req.import_timeout);
+                diagnostics.extend(diags);
+                found.extend(tables);
+            }
+            Backend::Sql => {
+                let mut texts = Vec::new();
+                for l in loaded.iter().filter(|l| l.file.kind == FileKind::Sql) {
+                    if let Some(p) = &l.problem {
+                        diagnostics.push(p.clone());
+                        continue;
+                    }
+                    let text = match &l.text {
+                        Some(t) => t.clone(),
+                        None => match std::fs::read_to_string(&l.file.path) {
+                            Ok(t) => t,
+                            Err(e) => {
+                                diagnostics.push(
+                                    Diagnostic::error(
+                                        "DSC002",
+                                        format!("Cannot read the file: {e}"),
+                                    )
+                                    .at(
+                                        l.file.rel.clone(),
+                                        None,
+                                        None,
+                                    ),
+                                );
+                                continue;
+                            }
+                        },
+                    };
+                    texts.push((l.file.rel.as_path(), text));
+                }
+                let refs: Vec<(&std::path::Path, &str)> =
+                    texts.iter().map(|(p, t)| (*p, t.as_str())).collect();
+                let (tables, diags) = sql::discover(&refs);
                 diagnostics.extend(diags);
                 found.extend(tables);
             }

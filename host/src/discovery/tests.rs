@@ -193,3 +193,39 @@ fn import_failures_are_reported_per_file() {
     // One broken file does not stop the others.
     assert_eq!(partial.schema.tables[0].name, "good");
 }
+
+#[test]
+fn sql_backend_merges_with_models_and_duplicates_are_errors() {
+    let files = [
+        (
+            "models.py",
+            "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n\nclass User(Base):\n    __tablename__ = 'users'\n    id = Column(Integer, primary_key=True)\n",
+        ),
+        (
+            "db/audit.sql",
+            "CREATE TABLE audit (id INTEGER PRIMARY KEY, note TEXT);\n",
+        ),
+        (
+            "migrations/versions/abc_x.sql",
+            "CREATE TABLE from_migration (id INTEGER);\n",
+        ),
+    ];
+    let dir = project(&files);
+    let req = Request {
+        backends: vec![Backend::SqlAlchemy, Backend::Sql],
+        ..request(dir.path())
+    };
+    let d = discover(&req).expect("discovers");
+    let names: Vec<&str> = d.schema.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["audit", "users"]);
+    assert_eq!(d.sources[0].file, Path::new("db/audit.sql"));
+    std::fs::write(
+        dir.path().join("db/users.sql"),
+        "CREATE TABLE users (id INTEGER);\n",
+    )
+    .expect("write");
+    let Err(Error::Invalid { diagnostics, .. }) = discover(&req) else {
+        panic!("duplicate must fail")
+    };
+    assert_eq!(diagnostics[0].code, "DSC005");
+}
