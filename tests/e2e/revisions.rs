@@ -822,48 +822,6 @@ fn sqlite_alter_column_rebuilds_the_table_and_keeps_rows() {
 }
 
 #[test]
-fn concurrent_migrations_apply_each_revision_once() {
-    let p = project();
-    rev(&p, A, None, USERS);
-    rev(&p, B, Some(A), POSTS);
-    rev(
-        &p,
-        C,
-        Some(B),
-        "[[upgrade]]\nop = \"sql\"\nsql = \"INSERT INTO users (id, name) VALUES (1, 'once')\"\n",
-    );
-    let children: Vec<_> = (0..8)
-        .map(|_| {
-            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("sqlalembic"));
-            cmd.current_dir(p.path())
-                .env_clear()
-                .env("NO_COLOR", "1")
-                .args(["migrate", "head"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped());
-            cmd.spawn().expect("spawn")
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().expect("wait");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    assert_eq!(versions(&p), [C]);
-    assert_eq!(
-        query(&p, "SELECT count(*) FROM sqlalembic_history")[0][0].as_deref(),
-        Some("3")
-    );
-    assert_eq!(
-        query(&p, "SELECT count(*) FROM users")[0][0].as_deref(),
-        Some("1")
-    );
-}
-
-#[test]
 fn runner_signals_fire_in_order() {
     let p = project();
     rev(&p, A, None, USERS);

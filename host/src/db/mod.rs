@@ -141,16 +141,9 @@ impl Connection {
                 let opts = PgConnectOptions::from_str(raw)
                     .map_err(url_err)?
                     .disable_statement_logging();
-                let conn = tokio::time::timeout(
-                    Duration::from_secs(15),
-                    PgConnection::connect_with(&opts),
-                )
-                .await
-                .map_err(|_| DbError::Connect {
-                    target: target.clone(),
-                    cause: "timed out after 15 s".to_owned(),
-                })?
-                .map_err(connect_err)?;
+                let conn = within_timeout(&target, PgConnection::connect_with(&opts))
+                    .await?
+                    .map_err(connect_err)?;
                 let mut conn = Connection::Postgres(conn);
                 conn.check_version(&target).await?;
                 Ok(conn)
@@ -159,16 +152,9 @@ impl Connection {
                 let opts = MySqlConnectOptions::from_str(raw)
                     .map_err(url_err)?
                     .disable_statement_logging();
-                let conn = tokio::time::timeout(
-                    Duration::from_secs(15),
-                    MySqlConnection::connect_with(&opts),
-                )
-                .await
-                .map_err(|_| DbError::Connect {
-                    target: target.clone(),
-                    cause: "timed out after 15 s".to_owned(),
-                })?
-                .map_err(connect_err)?;
+                let conn = within_timeout(&target, MySqlConnection::connect_with(&opts))
+                    .await?
+                    .map_err(connect_err)?;
                 let mut conn = Connection::Mysql(conn);
                 conn.check_version(&target).await?;
                 Ok(conn)
@@ -234,38 +220,22 @@ impl Connection {
 
     /// Runs a query and returns every row with each column as text (NULL as `None`).
     pub async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
-        let err = |e: sqlx::Error| statement_error(sql, &e);
+        macro_rules! fetch {
+            ($conn:expr, $getter:ident) => {{
+                let rows = sqlx::query(AssertSqlSafe(sql.to_owned()))
+                    .fetch_all($conn)
+                    .await
+                    .map_err(|e| statement_error(sql, &e))?;
+                Ok(rows
+                    .iter()
+                    .map(|r| (0..r.len()).map(|i| $getter(r, i)).collect())
+                    .collect())
+            }};
+        }
         match self {
-            Connection::Sqlite(c) => {
-                let rows = sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .fetch_all(c)
-                    .await
-                    .map_err(err)?;
-                Ok(rows
-                    .iter()
-                    .map(|r| (0..r.len()).map(|i| text_sqlite(r, i)).collect())
-                    .collect())
-            }
-            Connection::Postgres(c) => {
-                let rows = sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .fetch_all(c)
-                    .await
-                    .map_err(err)?;
-                Ok(rows
-                    .iter()
-                    .map(|r| (0..r.len()).map(|i| text_pg(r, i)).collect())
-                    .collect())
-            }
-            Connection::Mysql(c) => {
-                let rows = sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .fetch_all(c)
-                    .await
-                    .map_err(err)?;
-                Ok(rows
-                    .iter()
-                    .map(|r| (0..r.len()).map(|i| text_mysql(r, i)).collect())
-                    .collect())
-            }
+            Connection::Sqlite(c) => fetch!(c, text_sqlite),
+            Connection::Postgres(c) => fetch!(c, text_pg),
+            Connection::Mysql(c) => fetch!(c, text_mysql),
         }
     }
 
@@ -287,6 +257,22 @@ impl Connection {
             Connection::Mysql(c) => c.close().await,
         };
     }
+}
+
+/// How long connecting to a server may take before it counts as down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Runs a connection attempt, turning a hang into a clear error.
+async fn within_timeout<T>(
+    target: &str,
+    attempt: impl std::future::Future<Output = T>,
+) -> Result<T, DbError> {
+    tokio::time::timeout(CONNECT_TIMEOUT, attempt)
+        .await
+        .map_err(|_| DbError::Connect {
+            target: target.to_owned(),
+            cause: format!("timed out after {} s", CONNECT_TIMEOUT.as_secs()),
+        })
 }
 
 /// The numbers at the start of a version string: `10.11.6-MariaDB` -> [10, 11, 6].
