@@ -158,7 +158,7 @@ fn plugins_cannot_print_and_failures_are_warnings_by_default() {
         "{out:#?}"
     );
     assert!(
-        out.stderr.contains("warning: Handler `crasher`: Plugin `crasher` crashed (trap: wasm `unreachable` instruction executed)"),
+        out.stderr.contains("warning: Handler `crasher`: Plugin `crasher` crashed (trap: wasm `unreachable` instruction executed; it said: thread"),
         "{out:#?}"
     );
 }
@@ -201,7 +201,9 @@ fn on_error_abort_stops_the_command() {
     let out = run(&late, &["heads"], &[]);
     out.code(4);
     assert!(
-        out.stderr.contains("Plugin `strict` crashed (trap: wasm `unreachable` instruction executed) (on `command_finished`); its `on_error` is `abort`"),
+        out.stderr.contains(
+            "probe panicked on purpose) (on `command_finished`); its `on_error` is `abort`"
+        ),
         "{out:#?}"
     );
 }

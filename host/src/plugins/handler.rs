@@ -199,13 +199,13 @@ impl Core {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self.pre.instantiate(&mut store) {
             Ok(bindings) => Ok(Live { store, bindings }),
-            Err(e) => Err(self.classify(e, store.data().memory_exceeded)),
+            Err(e) => Err(self.classify(e, store.data())),
         }
     }
 
-    fn classify(&self, error: wasmtime::Error, memory_exceeded: bool) -> CallError {
+    fn classify(&self, error: wasmtime::Error, state: &State) -> CallError {
         let plugin = self.config.name.clone();
-        if memory_exceeded {
+        if state.memory_exceeded {
             return CallError::Memory {
                 plugin,
                 limit_mb: self.config.memory_mb,
@@ -218,10 +218,12 @@ impl Core {
             },
             Some(trap) => {
                 let text = trap.to_string();
-                CallError::Trap {
-                    plugin,
-                    message: text.strip_prefix("wasm trap: ").unwrap_or(&text).to_owned(),
+                let mut message = text.strip_prefix("wasm trap: ").unwrap_or(&text).to_owned();
+                // A panic or an uncaught exception says why on stderr.
+                if let Some(said) = state.stderr.last_lines() {
+                    message = format!("{message}; it said: {said}");
                 }
+                CallError::Trap { plugin, message }
             }
             None => CallError::Trap {
                 plugin,
@@ -248,10 +250,10 @@ impl Core {
                 message,
             }),
             Err(error) => {
-                let memory = live.store.data().memory_exceeded;
+                let failure = self.classify(error, live.store.data());
                 // A trapped instance is in an unknown state: never call it again.
                 *slot = None;
-                Err(self.classify(error, memory))
+                Err(failure)
             }
         }
     }

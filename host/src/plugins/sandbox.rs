@@ -170,15 +170,17 @@ impl Grant {
     }
 
     /// A WASI context with exactly this grant: the folders as preopens (read-only
-    /// for `allow.read`), the `allow.env` variables, no argv, stdio discarded, no
-    /// sockets and no name lookup.
-    pub fn wasi(&self) -> Result<WasiCtx, Error> {
+    /// for `allow.read`), the `allow.env` variables, no argv, no stdin, stdout
+    /// discarded, stderr kept in `stderr` (only to explain a crash), no sockets and
+    /// no name lookup.
+    pub fn wasi(&self, stderr: &Tail) -> Result<WasiCtx, Error> {
         let mut builder = WasiCtxBuilder::new();
         builder
             .allow_blocking_current_thread(true)
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            .stderr(stderr.clone())
             .envs(&self.env);
         for folder in &self.folders {
             let perms = if folder.writable {
@@ -264,9 +266,115 @@ fn resolve_folder(
     })
 }
 
+/// The last [`Tail::KEEP`] bytes a plugin wrote to stderr. Never shown as they
+/// are: a crash report quotes the last lines (a Rust panic message, a Python
+/// traceback's last line).
+#[derive(Clone, Default)]
+pub struct Tail(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Tail {
+    /// How much stderr is kept.
+    pub const KEEP: usize = 4096;
+
+    fn push(&self, bytes: &[u8]) {
+        let mut kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.extend_from_slice(bytes);
+        if kept.len() > Self::KEEP {
+            let cut = kept.len() - Self::KEEP;
+            kept.drain(..cut);
+        }
+    }
+
+    /// The last meaningful lines (at most three, `note:` lines left out), joined.
+    pub fn last_lines(&self) -> Option<String> {
+        let kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let text = String::from_utf8_lossy(&kept);
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("note:"))
+            .collect();
+        let start = lines.len().saturating_sub(3);
+        let tail = lines[start..].join(" ");
+        // The end says why: keep the last 500 characters.
+        let skip = tail.chars().count().saturating_sub(500);
+        let tail: String = tail.chars().skip(skip).collect();
+        (!tail.is_empty()).then_some(tail)
+    }
+}
+
+impl wasmtime_wasi::cli::IsTerminal for Tail {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl wasmtime_wasi::cli::StdoutStream for Tail {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn p2_stream(&self) -> Box<dyn wasmtime_wasi::p2::OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
+impl wasmtime_wasi::p2::OutputStream for Tail {
+    fn write(&mut self, bytes: bytes::Bytes) -> wasmtime_wasi::p2::StreamResult<()> {
+        self.push(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> wasmtime_wasi::p2::StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> wasmtime_wasi::p2::StreamResult<usize> {
+        Ok(64 * 1024)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::Pollable for Tail {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for Tail {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.push(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 /// The state of one plugin instance.
 pub struct State {
     pub grant: std::sync::Arc<Grant>,
+    /// What the instance wrote to stderr, for crash reports.
+    pub stderr: Tail,
     wasi: WasiCtx,
     table: ResourceTable,
     /// Set when a memory grow was refused, to name the trap.
@@ -277,9 +385,11 @@ pub struct State {
 
 impl State {
     pub fn new(grant: std::sync::Arc<Grant>) -> Result<State, Error> {
-        let wasi = grant.wasi()?;
+        let stderr = Tail::default();
+        let wasi = grant.wasi(&stderr)?;
         Ok(State {
             grant,
+            stderr,
             wasi,
             table: ResourceTable::new(),
             memory_exceeded: false,
@@ -521,6 +631,21 @@ mod tests {
                 .is_err()
         );
         assert!(grant.check(Capability::ReadFile { path: "logs/x" }).is_ok());
+    }
+
+    #[test]
+    fn stderr_keeps_only_its_tail_and_quotes_the_last_lines() {
+        let tail = Tail::default();
+        assert_eq!(tail.last_lines(), None);
+        tail.push(&vec![b'x'; Tail::KEEP]);
+        tail.push(b"\nthread '<unnamed>' panicked at src/lib.rs:1:1:\nboom\nnote: run with `RUST_BACKTRACE=1`\n");
+        assert_eq!(tail.0.lock().expect("lock").len(), Tail::KEEP);
+        assert_eq!(
+            tail.last_lines()
+                .as_deref()
+                .map(|l| l.ends_with("panicked at src/lib.rs:1:1: boom")),
+            Some(true)
+        );
     }
 
     #[cfg(unix)]

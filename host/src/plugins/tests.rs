@@ -412,6 +412,11 @@ fn a_trap_is_reported_and_the_instance_is_never_reused() {
         trap.to_string().starts_with("Plugin `probe` crashed"),
         "{trap}"
     );
+    // The panic message, from the plugin's stderr (which is never shown otherwise).
+    assert!(
+        trap.to_string().ends_with("probe panicked on purpose)"),
+        "{trap}"
+    );
     // A fresh instance: the counter starts again.
     assert_eq!(said(plugin.call(&signal("x", json!({})))), "call 1");
     assert_eq!(plugin.instances_created(), 2);
