@@ -230,7 +230,8 @@ pub fn load_with(configs: &[PluginConfig], options: &LoadOptions<'_>) -> Result<
             Ok(plugin) => plugins.push(Arc::new(plugin)),
             Err(error) => {
                 let error = error.relative_to(&options.project_root);
-                tracing::warn!(plugin = %config.name, %error, "Plugin did not load");
+                // The caller reports it (a warning, an error, a `plugins check` line).
+                tracing::debug!(plugin = %config.name, %error, "Plugin did not load");
                 failures.push(LoadFailure {
                     plugin: config.name.clone(),
                     on_error: config.on_error,
@@ -258,13 +259,19 @@ fn load_one(
     check_header(&path)?;
     let hashed = cache.hash(&path)?;
     let (component, cache_state) = cache.load(runtime, &path, &hashed.sha256)?;
-    let pre = runtime
-        .linker
-        .instantiate_pre(&component)
-        .map_err(|e| Error::WrongWorld {
+    let pre = runtime.linker.instantiate_pre(&component).map_err(|e| {
+        let built_for = inspect(runtime, &component).version;
+        let message = match built_for {
+            Some(v) if !v.starts_with("0.1.") => format!(
+                "it was built for `sqlalembic:plugin@{v}`, this sqlalembic speaks `0.1.x` ({e:#})"
+            ),
+            _ => format!("{e:#}"),
+        };
+        Error::WrongWorld {
             path: path.clone(),
-            message: format!("{e:#}"),
-        })?;
+            message,
+        }
+    })?;
     let pre = SignalHandlerPre::new(pre).map_err(|e| Error::MissingExport {
         path: path.clone(),
         message: format!("{e:#}"),

@@ -591,6 +591,46 @@ fn load_errors_say_what_is_wrong() {
 }
 
 #[test]
+fn components_of_another_world_or_version_are_refused_in_plain_words() {
+    let root = project();
+    let configs = vec![
+        config("other", &rust_component("fixture_no_handler")),
+        config("future", &rust_component("fixture_future_world")),
+    ];
+    let options = LoadOptions {
+        project_root: root.path().to_path_buf(),
+        cache_dir: shared_cache_dir(),
+        env: &|_| None,
+    };
+    let plugins = load_with(&configs, &options).expect("engine");
+    assert!(plugins.plugins().is_empty());
+    let failures = plugins.failures();
+    assert!(
+        matches!(&failures[0].error, Error::MissingExport { .. }),
+        "{:?}",
+        failures[0]
+    );
+    let text = failures[0].error.to_string();
+    assert!(
+        text.contains("does not export `handle(signal) -> result<verdict, string>`"),
+        "{text}"
+    );
+    assert!(
+        matches!(&failures[1].error, Error::WrongWorld { .. }),
+        "{:?}",
+        failures[1]
+    );
+    let text = failures[1].error.to_string();
+    assert!(
+        text.contains("is not a `sqlalembic:plugin/signal-handler@0.1.0` component")
+            && text.contains(
+                "it was built for `sqlalembic:plugin@0.9.0`, this sqlalembic speaks `0.1.x`"
+            ),
+        "{text}"
+    );
+}
+
+#[test]
 fn compiled_components_are_cached_and_bad_entries_rebuilt() {
     let root = project();
     let cache_dir = root.path().join("cache");
