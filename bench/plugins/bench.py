@@ -85,7 +85,7 @@ def main():
         rows = [("no plugins", project(root, "none"))]
         rows.append(("Rust audit (cached)", project(root, "rust", f"{a.rust}/audit.wasm")))
         if a.python:
-            rows.append(("Python audit (cached)", project(root, "python", a.python, memory_mb=64)))
+            rows.append(("Python audit (cached)", project(root, "python", a.python)))
         if a.js:
             rows.append(("JavaScript audit (cached)", project(root, "js", a.js)))
         for _, p in rows[1:]:

@@ -705,8 +705,6 @@ fn python_and_javascript_audit_plugins_write_the_same_lines() {
         let mut c = config(name, &component);
         c.allow.write = vec!["logs".into()];
         c.settings = json!({ "path": format!("logs/{name}.jsonl") });
-        // The Python interpreter wants more than the default 32 MiB.
-        c.memory_mb = 64;
         c.timeout_ms = 5_000;
         configs.push(c);
     }
