@@ -12,7 +12,6 @@
 //! `tracing::subscriber::with_default`; the binary calls [`init`] once.
 
 mod pattern;
-mod redact;
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -34,8 +33,8 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::redact::{redact_cow, redact_json};
 pub use pattern::{PLACEHOLDERS, Pattern};
-pub(crate) use redact::{redact_json, redact_text};
 
 /// The Python original's default `LOGGING_FORMAT`.
 pub const DEFAULT_FORMAT: &str = "%(asctime)s - %(name)s - %(levelname)s - %(message)s";
@@ -266,7 +265,7 @@ where
         event.record(&mut collector);
         let mut fields = Value::Object(collector.fields);
         redact_json(&mut fields, &self.secrets);
-        let message = redact_text(&collector.message, &self.secrets).into_owned();
+        let message = redact_cow(&collector.message, &self.secrets).into_owned();
         let span = ctx
             .event_scope()
             .and_then(|mut scope| scope.next())

@@ -12,7 +12,7 @@ use chrono::{DateTime, FixedOffset};
 use tracing::Level;
 
 use super::Error;
-use super::redact::redact_text;
+use crate::redact::redact_cow as redact_text;
 
 /// Every placeholder name the format understands, in Python's spelling.
 pub const PLACEHOLDERS: &[&str] = &[

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize, Serializer};
 pub use lifecycle::{CommandRun, Denied};
 pub use names::{is_start_signal, start_signal};
 
-use crate::logging::redact_json;
+use crate::redact::redact_json;
 
 /// One signal as handlers receive it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
