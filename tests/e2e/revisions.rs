@@ -304,7 +304,8 @@ fn failing_revision_is_reported_and_rolled_back(p: Db) {
             "{problems}"
         );
         let status = p.run(&["status"]);
-        assert!(status.stderr.contains("failed"), "{status:#?}");
+        assert!(status.stdout.contains("failed"), "{status:#?}");
+        assert!(status.stdout.contains("hint: "), "{status:#?}");
     } else {
         assert!(
             !p.columns("users").contains(&"age".to_owned()),

@@ -273,10 +273,15 @@ pub fn status(ctx: &Context<'_>) -> Result<Outcome, Failure> {
                 p.line(format!("            ... and {} more", pending.len() - 10));
             }
         }
-        for problem in &problems {
-            p.warn(&problem.message);
-            if let Some(h) = &problem.hint {
-                p.line(format!("  hint: {h}"));
+        if problems.is_empty() {
+            p.line("Problems:   none");
+        } else {
+            p.line(format!("Problems:   {}", problems.len()));
+            for problem in &problems {
+                p.line(format!("  - {}", problem.message));
+                if let Some(h) = &problem.hint {
+                    p.line(format!("    hint: {h}"));
+                }
             }
         }
     }
