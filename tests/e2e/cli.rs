@@ -1,4 +1,4 @@
-//! The CLI shell: help, exit codes, completions, commands waiting for capabilities.
+//! The CLI shell: help, exit codes, completions, usage errors.
 
 use crate::harness::Project;
 
@@ -71,23 +71,24 @@ fn completions_for_each_shell() {
 }
 
 #[test]
-fn commands_waiting_for_a_capability_say_so_and_exit_2() {
+fn an_unknown_revision_is_a_usage_error_with_a_hint() {
     let p = Project::new();
-    for (args, capability) in [
-        (vec!["makemigrations", "Add posts"], "autogenerate"),
-        (vec!["check", "--drift-only"], "autogenerate"),
-    ] {
-        let run = p.run(&args);
-        run.code(2);
-        assert!(run.stderr.contains(capability), "{args:?}: {run:#?}");
-        assert!(run.stderr.contains("not available"), "{args:?}: {run:#?}");
-    }
+    std::fs::create_dir_all(p.path().join("migrations/versions")).expect("mkdir");
+    let run = p.run(&["show", "ffffffffffff"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("No such revision or branch 'ffffffffffff'"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("hint:"), "{run:#?}");
 }
 
 #[test]
 fn errors_are_json_with_format_json() {
     let p = Project::new();
-    let run = p.run(&["--format", "json", "makemigrations", "x"]);
+    std::fs::create_dir_all(p.path().join("migrations/versions")).expect("mkdir");
+    let run = p.run(&["--format", "json", "show", "ffffffffffff"]);
     run.code(2);
     let json = run.json();
     assert_eq!(json["exit_code"], 2);
@@ -95,6 +96,6 @@ fn errors_are_json_with_format_json() {
         json["error"]
             .as_str()
             .unwrap_or_default()
-            .contains("not available")
+            .contains("ffffffffffff")
     );
 }

@@ -3,6 +3,7 @@
 //! Every command runs with a cleared environment (plus `PATH` and `HOME`) so the
 //! developer's own `DB_*` or `DATABASE_URL` variables cannot leak into a test.
 
+mod autogenerate;
 mod cli;
 mod config;
 mod discovery;

@@ -46,9 +46,10 @@ fn handlers_connected_before_the_run_receive_start_and_finished() {
 #[test]
 fn a_failing_command_sends_command_failed_with_the_error() {
     let p = Project::new();
+    std::fs::create_dir_all(p.path().join("migrations/versions")).expect("mkdir");
     let dispatcher = Dispatcher::new(Vec::new());
     let seen = recorder(&dispatcher);
-    let code = sqlalembic::cli::run_with(args(&p, &["makemigrations", "x"]), &dispatcher);
+    let code = sqlalembic::cli::run_with(args(&p, &["show", "ffffffffffff"]), &dispatcher);
     assert_eq!(code, 2);
     let seen = seen.lock().expect("lock");
     let last = seen.last().expect("signals sent");
@@ -57,7 +58,7 @@ fn a_failing_command_sends_command_failed_with_the_error() {
         last.payload["error"]
             .as_str()
             .unwrap_or_default()
-            .contains("autogenerate")
+            .contains("No such revision or branch 'ffffffffffff'")
     );
 }
 

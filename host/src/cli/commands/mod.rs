@@ -1,5 +1,6 @@
 //! One module per command (or family of commands); `dispatch` routes to them.
 
+mod autogenerate;
 mod clean;
 mod completions;
 mod config;
@@ -30,7 +31,7 @@ pub fn dispatch(
         Command::Config => config::run(ctx),
         Command::Completions { shell } => completions::run(*shell),
         Command::Makemigrations(a) if a.empty => makemigrations::empty(ctx, a),
-        Command::Makemigrations(_) => Err(waits_for(command, "autogenerate")),
+        Command::Makemigrations(a) => autogenerate::makemigrations(ctx, run, a),
         Command::Merge {
             revisions,
             message,
@@ -50,9 +51,9 @@ pub fn dispatch(
         Command::Reset(a) => migrate::reset(ctx, run, a),
         Command::Status => status::status(ctx),
         Command::Check {
-            drift_only: true, ..
-        } => Err(waits_for(command, "autogenerate")),
-        Command::Check { .. } => status::check(ctx),
+            pending_only,
+            drift_only,
+        } => autogenerate::check(ctx, run, *pending_only, *drift_only),
         Command::Validate => status::validate(ctx),
         Command::Current { verbose } => revisions::current(ctx, *verbose),
         Command::Heads { verbose } => revisions::heads(ctx, *verbose),
@@ -76,15 +77,6 @@ pub fn dispatch(
         Command::Discover { backend, no_cache } => discover::run(ctx, run, backend, *no_cache),
         Command::Plugins { action } => plugins::run(ctx, action),
     }
-}
-
-/// A command registered ahead of the capability it needs: says so and exits 2.
-fn waits_for(command: &Command, capability: &str) -> Failure {
-    Failure::usage(format!(
-        "`{}` is not available in this build: it needs {capability}, which is not built yet",
-        command.name()
-    ))
-    .hint("Run `sqlalembic --help` to see the commands that work today")
 }
 
 /// The command's arguments as JSON, for signal payloads.
