@@ -46,7 +46,13 @@ pub fn makemigrations(
     }
     let desired = models(ctx, run, true)?.unwrap_or_default();
     let dialect = dialect::for_backend(project.backend()?);
+    let started = std::time::Instant::now();
     let (db_heads, actual) = block_on(database(&project, &desired, None))??;
+    tracing::info!(
+        tables = actual.tables.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "Database introspected"
+    );
     let mut wanted: Vec<&String> = down_revisions.iter().collect();
     let mut at: Vec<&String> = db_heads.iter().collect();
     wanted.sort();
@@ -64,7 +70,13 @@ pub fn makemigrations(
     for spec in &args.rename {
         options.renames.push(parse_rename(spec, &desired, &actual)?);
     }
+    let started = std::time::Instant::now();
     let mut changes = compute(&desired, &actual, dialect.as_ref(), &options)?;
+    tracing::info!(
+        ops = changes.upgrade.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "Models compared with the database"
+    );
     if !changes.rename_candidates.is_empty() && interactive(ctx) {
         let mut accepted = false;
         for candidate in changes.rename_candidates.clone() {
@@ -107,7 +119,13 @@ pub fn makemigrations(
         downgrade: changes.downgrade.clone(),
         empty: false,
     };
+    let started = std::time::Instant::now();
     let text = render(&project, &new, &changes.warnings)?;
+    tracing::info!(
+        bytes = text.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "Revision rendered"
+    );
     let path = project.versions_dir().join(file::file_name(
         &new.revision,
         &new.message,
@@ -504,11 +522,8 @@ fn render(
             "The template `script.toml.j2` gives an invalid revision: {e}"
         ))
     })?;
-    let text = with_warning_comments(&text, warnings);
-    let name = file::file_name(&new.revision, &new.message, RevisionKind::Toml);
-    file::parse_str(std::path::Path::new(&name), RevisionKind::Toml, &text)
-        .map_err(|e| Failure::usage(format!("The generated revision would not parse: {e}")))?;
-    Ok(text)
+    // `render_new` parsed the text back; comment lines cannot change that.
+    Ok(with_warning_comments(&text, warnings))
 }
 
 /// Inserts warning comments above the `[[upgrade]]` tables they are about.
