@@ -26,6 +26,12 @@ use crate::db::{Backend, Connection, DbError};
 use crate::schema::{Column, ColumnType, Schema, Table};
 
 /// What to read.
+///
+/// Table names in `exclude_tables` and `include_tables` are exact names or glob
+/// patterns (`*` any run of characters, `?` one character, e.g. `audit_*`). They are
+/// applied in the catalog queries themselves, so the columns, keys and indexes of
+/// left-out tables are never fetched (`MIGRATION_*` filters on databases shared with
+/// other applications).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IntrospectOptions {
     /// Tables to leave out, e.g. the version and history tables.
@@ -48,12 +54,88 @@ impl IntrospectOptions {
 
     /// True when table `name` is to be read.
     pub fn wants(&self, name: &str) -> bool {
-        !self.exclude_tables.iter().any(|t| t == name)
+        !self.exclude_tables.iter().any(|t| glob_match(t, name))
             && self
                 .include_tables
                 .as_ref()
-                .is_none_or(|only| only.iter().any(|t| t == name))
+                .is_none_or(|only| only.iter().any(|t| glob_match(t, name)))
     }
+
+    /// ` AND ...` conditions on the SQL expression `column` (a table name) that keep
+    /// the tables [`IntrospectOptions::wants`] may keep; `literal` quotes a string for
+    /// the database. A prefilter: `LIKE` may ignore case where globs do not, so
+    /// [`IntrospectOptions::wants`] still decides.
+    pub fn sql_filter(&self, column: &str, literal: impl Fn(&str) -> String) -> String {
+        let mut out = String::new();
+        let condition = |pattern: &str| match glob_to_like(pattern) {
+            Some(like) => format!("{column} LIKE {} ESCAPE '!'", literal(&like)),
+            None => format!("{column} = {}", literal(pattern)),
+        };
+        let (exact, globs): (Vec<&String>, Vec<&String>) = self
+            .exclude_tables
+            .iter()
+            .partition(|p| glob_to_like(p).is_none());
+        if !exact.is_empty() {
+            let names: Vec<String> = exact.iter().map(|n| literal(n)).collect();
+            out.push_str(&format!(" AND {column} NOT IN ({})", names.join(", ")));
+        }
+        for pattern in globs {
+            out.push_str(&format!(" AND NOT ({})", condition(pattern)));
+        }
+        if let Some(only) = &self.include_tables {
+            if only.is_empty() {
+                out.push_str(" AND 1 = 0");
+            } else {
+                let any: Vec<String> = only.iter().map(|p| condition(p)).collect();
+                out.push_str(&format!(" AND ({})", any.join(" OR ")));
+            }
+        }
+        out
+    }
+}
+
+/// True when `name` matches the glob `pattern` (`*`, `?`; everything else literal).
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Iterative matching with backtracking to the last `*`.
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
+}
+
+/// A glob as a `LIKE` pattern with `!` as the escape character; `None` for a plain name.
+fn glob_to_like(pattern: &str) -> Option<String> {
+    if !pattern.contains(['*', '?']) {
+        return None;
+    }
+    let mut out = String::with_capacity(pattern.len() + 4);
+    for c in pattern.chars() {
+        match c {
+            '*' => out.push('%'),
+            '?' => out.push('_'),
+            '%' | '_' | '!' => {
+                out.push('!');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 /// Failures to read a database's catalog.
@@ -187,6 +269,7 @@ fn enum_check_values(sqltext: &str, column: &str) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Backend;
 
     #[test]
     fn options_filter_tables() {
@@ -196,6 +279,85 @@ mod tests {
         options.include_tables = Some(vec!["posts".into()]);
         assert!(!options.wants("users"));
         assert!(options.wants("posts"));
+        let globs = IntrospectOptions {
+            exclude_tables: vec!["audit_*".into(), "tmp?".into()],
+            include_tables: Some(vec!["*".into()]),
+            schema: None,
+        };
+        assert!(!globs.wants("audit_log"));
+        assert!(!globs.wants("tmp1"));
+        assert!(globs.wants("tmp12"));
+        assert!(globs.wants("users"));
+    }
+
+    #[test]
+    fn globs_match_like_shells() {
+        for (pattern, name, expected) in [
+            ("a*", "abc", true),
+            ("*c", "abc", true),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b*c", "axxbyy", false),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("*", "", true),
+            ("", "", true),
+            ("abc", "abd", false),
+            ("*_log", "audit_log", true),
+        ] {
+            assert_eq!(glob_match(pattern, name), expected, "{pattern} {name}");
+        }
+    }
+
+    #[test]
+    fn sql_filters_push_names_and_globs_into_the_query() {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+        let options = IntrospectOptions {
+            exclude_tables: vec!["alembic_version".into(), "audit_*".into()],
+            include_tables: Some(vec!["app_?".into(), "o'k".into()]),
+            schema: None,
+        };
+        assert_eq!(
+            options.sql_filter("m.name", quote),
+            " AND m.name NOT IN ('alembic_version') AND NOT (m.name LIKE 'audit!_%' ESCAPE '!') \
+             AND (m.name LIKE 'app!__' ESCAPE '!' OR m.name = 'o''k')"
+        );
+        assert_eq!(IntrospectOptions::default().sql_filter("x", quote), "");
+    }
+
+    /// The filters run in the catalog queries of every backend (a `LIKE` with `_` and
+    /// `!` in the name must not match more than the glob).
+    #[tokio::test]
+    async fn filters_apply_in_the_catalog_queries() {
+        use crate::db::testing::TestDb;
+        for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+            let db = TestDb::new(backend).await;
+            let mut conn = db.connect().await;
+            for sql in [
+                "CREATE TABLE app_users (id INTEGER PRIMARY KEY, name VARCHAR(20))",
+                "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES app_users (id))",
+                "CREATE TABLE auditxlog (id INTEGER PRIMARY KEY)",
+                "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)",
+                "CREATE INDEX ix_audit_user ON audit_log (user_id)",
+            ] {
+                conn.execute(sql).await.expect("setup");
+            }
+            let options = IntrospectOptions {
+                exclude_tables: vec!["alembic_version".into(), "audit_*".into()],
+                include_tables: None,
+                schema: None,
+            };
+            let schema = introspect(&mut conn, &options).await.expect("introspects");
+            let names: Vec<&str> = schema.tables.iter().map(|t| t.name.as_str()).collect();
+            assert_eq!(names, ["app_users", "auditxlog"], "{backend:?}");
+            let only = IntrospectOptions {
+                include_tables: Some(vec!["app_*".into()]),
+                ..IntrospectOptions::default()
+            };
+            let schema = introspect(&mut conn, &only).await.expect("introspects");
+            assert_eq!(schema.tables.len(), 1, "{backend:?}");
+            assert_eq!(schema.tables[0].columns.len(), 2, "{backend:?}");
+            conn.close().await;
+        }
     }
 
     #[test]

@@ -42,14 +42,21 @@ pub(super) async fn introspect(
             .unwrap_or_default(),
     };
     let text = |column: &str| format!("CAST({column} AS CHAR)");
+    // The table filters run inside every query: left-out tables are never read.
+    let only = |column: &str| {
+        options.sql_filter(column, |s| {
+            format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+        })
+    };
     let tables = query(
         conn,
         "tables",
         &format!(
             "SELECT {}, {} FROM information_schema.TABLES \
-             WHERE TABLE_SCHEMA = {db} AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+             WHERE TABLE_SCHEMA = {db} AND TABLE_TYPE = 'BASE TABLE'{} ORDER BY TABLE_NAME",
             text("TABLE_NAME"),
-            text("TABLE_COMMENT")
+            text("TABLE_COMMENT"),
+            only("TABLE_NAME")
         ),
     )
     .await?;
@@ -58,14 +65,15 @@ pub(super) async fn introspect(
         "columns",
         &format!(
             "SELECT {}, {}, {}, {}, {}, {}, {} FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = {db} ORDER BY TABLE_NAME, ORDINAL_POSITION",
+             WHERE TABLE_SCHEMA = {db}{} ORDER BY TABLE_NAME, ORDINAL_POSITION",
             text("TABLE_NAME"),
             text("COLUMN_NAME"),
             text("COLUMN_TYPE"),
             text("IS_NULLABLE"),
             text("COLUMN_DEFAULT"),
             text("EXTRA"),
-            text("COLUMN_COMMENT")
+            text("COLUMN_COMMENT"),
+            only("TABLE_NAME")
         ),
     )
     .await?;
@@ -80,11 +88,12 @@ pub(super) async fn introspect(
         "indexes",
         &format!(
             "SELECT {}, {}, {}, {}, {expression} FROM information_schema.STATISTICS \
-             WHERE TABLE_SCHEMA = {db} ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+             WHERE TABLE_SCHEMA = {db}{} ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
             text("TABLE_NAME"),
             text("INDEX_NAME"),
             text("NON_UNIQUE"),
-            text("COLUMN_NAME")
+            text("COLUMN_NAME"),
+            only("TABLE_NAME")
         ),
     )
     .await?;
@@ -97,7 +106,7 @@ pub(super) async fn introspect(
              JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
              ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA \
              AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME \
-             WHERE k.TABLE_SCHEMA = {db} AND k.REFERENCED_TABLE_NAME IS NOT NULL \
+             WHERE k.TABLE_SCHEMA = {db} AND k.REFERENCED_TABLE_NAME IS NOT NULL{} \
              ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
             text("k.TABLE_NAME"),
             text("k.CONSTRAINT_NAME"),
@@ -106,7 +115,8 @@ pub(super) async fn introspect(
             text("k.REFERENCED_TABLE_NAME"),
             text("k.REFERENCED_COLUMN_NAME"),
             text("r.DELETE_RULE"),
-            text("r.UPDATE_RULE")
+            text("r.UPDATE_RULE"),
+            only("k.TABLE_NAME")
         ),
     )
     .await?;
@@ -115,21 +125,23 @@ pub(super) async fn introspect(
     let checks_sql = if mariadb {
         format!(
             "SELECT {}, {}, {} FROM information_schema.CHECK_CONSTRAINTS \
-             WHERE CONSTRAINT_SCHEMA = {db} ORDER BY TABLE_NAME, CONSTRAINT_NAME",
+             WHERE CONSTRAINT_SCHEMA = {db}{} ORDER BY TABLE_NAME, CONSTRAINT_NAME",
             text("TABLE_NAME"),
             text("CONSTRAINT_NAME"),
-            text("CHECK_CLAUSE")
+            text("CHECK_CLAUSE"),
+            only("TABLE_NAME")
         )
     } else {
         format!(
             "SELECT {}, {}, {} FROM information_schema.TABLE_CONSTRAINTS t \
              JOIN information_schema.CHECK_CONSTRAINTS c \
              ON c.CONSTRAINT_SCHEMA = t.CONSTRAINT_SCHEMA AND c.CONSTRAINT_NAME = t.CONSTRAINT_NAME \
-             WHERE t.TABLE_SCHEMA = {db} AND t.CONSTRAINT_TYPE = 'CHECK' \
+             WHERE t.TABLE_SCHEMA = {db} AND t.CONSTRAINT_TYPE = 'CHECK'{} \
              ORDER BY t.TABLE_NAME, t.CONSTRAINT_NAME",
             text("t.TABLE_NAME"),
             text("t.CONSTRAINT_NAME"),
-            text("c.CHECK_CLAUSE")
+            text("c.CHECK_CLAUSE"),
+            only("t.TABLE_NAME")
         )
     };
     let checks = query(conn, "checks", &checks_sql).await?;

@@ -32,8 +32,14 @@ pub(super) async fn introspect(
         Some(s) => format!("'{}'", s.replace('\'', "''")),
         None => "current_schema()".to_owned(),
     };
-    let user_tables =
-        format!("n.nspname = {ns} AND c.relkind IN ('r', 'p') AND NOT c.relispartition");
+    // The table filters run inside every query: left-out tables are never read.
+    let user_tables = format!(
+        "n.nspname = {ns} AND c.relkind IN ('r', 'p') AND NOT c.relispartition{}",
+        options.sql_filter("c.relname::text", |s| format!(
+            "'{}'",
+            s.replace('\'', "''")
+        ))
+    );
     let tables = query(
         conn,
         "tables",

@@ -34,7 +34,11 @@ pub(super) async fn introspect(
         }
         None => ("sqlite_master".to_owned(), String::new()),
     };
-    let user_tables = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+    // The table filters run inside every query: left-out tables are never read.
+    let user_tables = format!(
+        "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'{}",
+        options.sql_filter("m.name", |s| format!("'{}'", s.replace('\'', "''")))
+    );
     let tables = query(
         conn,
         "tables",

@@ -44,7 +44,7 @@ pub fn makemigrations(
     if let Some(label) = &args.branch_label {
         check_label(&project, label)?;
     }
-    let desired = models(ctx, run, true)?.unwrap_or_default();
+    let desired = filtered(models(ctx, run, true)?.unwrap_or_default(), &project);
     let dialect = dialect::for_backend(project.backend()?);
     let started = std::time::Instant::now();
     let (db_heads, actual) = block_on(database(&project, &desired, None))??;
@@ -195,6 +195,7 @@ pub fn check(
             .info("No models found: model drift was not checked");
         return Ok(outcome);
     };
+    let desired = filtered(desired, &project);
     let dialect = dialect::for_backend(project.backend()?);
     let pending = pending_ops(ctx, &project)?;
     let (_, actual) = block_on(database(&project, &desired, Some(&pending)))??;
@@ -368,6 +369,21 @@ fn parse_rename(spec: &str, desired: &Schema, actual: &Schema) -> Result<Rename,
     Ok(column)
 }
 
+/// The tables autogenerate looks at, in the database and in the models: all but the
+/// version and history tables.
+// `MIGRATION_*` include/exclude settings (globs) belong here once the configuration
+// has them; introspection already applies them inside its catalog queries.
+fn table_filter(project: &Project<'_>) -> IntrospectOptions {
+    IntrospectOptions::excluding([project.version_table().to_owned(), HISTORY_TABLE.to_owned()])
+}
+
+/// The models without the tables [`table_filter`] leaves out.
+fn filtered(mut schema: Schema, project: &Project<'_>) -> Schema {
+    let filter = table_filter(project);
+    schema.tables.retain(|t| filter.wants(&t.name));
+    schema
+}
+
 /// The database's heads and schema; with `pending`, the schema those ops leave behind.
 /// A SQLite file that does not exist yet is an empty database (and is not created).
 async fn database(
@@ -384,10 +400,7 @@ async fn database(
         let heads = crate::runner::read_heads(&mut conn, project.version_table())
             .await
             .map_err(|e| Failure::new(Exit::Database, e))?;
-        let mut options = IntrospectOptions::excluding([
-            project.version_table().to_owned(),
-            HISTORY_TABLE.to_owned(),
-        ]);
+        let mut options = table_filter(project);
         let mut schema = introspect::introspect(&mut conn, &options)
             .await
             .map_err(|e| Failure::new(Exit::Database, e))?;
