@@ -108,27 +108,25 @@ pub fn key(req: &Request, files: &[(String, String)]) -> String {
     hex(&h.finalize())
 }
 
-/// A stored discovery.
+/// A stored discovery: the file is `<sha256 of the body>\n<JSON body>`, so damage is
+/// found by hashing the bytes, before anything is parsed.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Stored {
     pub key: String,
     pub tables: Vec<Table>,
     pub sources: Vec<SourceLocation>,
-    /// sha256 of the serialised `tables` and `sources`, to detect a damaged entry.
-    pub checksum: String,
-}
-
-fn checksum(tables: &[Table], sources: &[SourceLocation]) -> Option<String> {
-    let body = serde_json::to_vec(&(tables, sources)).ok()?;
-    Some(hex(&Sha256::digest(&body)))
 }
 
 /// The stored result for `key`, if present and intact.
 pub fn load(project_root: &Path, key: &str) -> Option<Stored> {
     let bytes = std::fs::read(dir(project_root).join(format!("{key}.json"))).ok()?;
-    let stored: Stored = serde_json::from_slice(&bytes).ok()?;
-    (stored.key == key && checksum(&stored.tables, &stored.sources)? == stored.checksum)
-        .then_some(stored)
+    let newline = bytes.iter().position(|&b| b == b'\n')?;
+    let (sum, body) = (&bytes[..newline], &bytes[newline + 1..]);
+    if sum != sha256(body).as_bytes() {
+        return None;
+    }
+    let stored: Stored = serde_json::from_slice(body).ok()?;
+    (stored.key == key && stored.sources.len() == stored.tables.len()).then_some(stored)
 }
 
 /// Stores a successful result under `key` (replacing older results).
@@ -150,14 +148,16 @@ pub fn store(
             }
         }
     }
-    let stored = Stored {
-        key: key.to_owned(),
-        tables: tables.to_vec(),
-        sources: sources.to_vec(),
-        checksum: checksum(tables, sources).unwrap_or_default(),
-    };
-    let text = serde_json::to_vec(&stored).map_err(std::io::Error::other)?;
-    write_atomic(&dir.join(format!("{key}.json")), &text)
+    let body = serde_json::to_vec(&serde_json::json!({
+        "key": key,
+        "tables": tables,
+        "sources": sources,
+    }))
+    .map_err(std::io::Error::other)?;
+    let mut bytes = sha256(&body).into_bytes();
+    bytes.push(b'\n');
+    bytes.extend_from_slice(&body);
+    write_atomic(&dir.join(format!("{key}.json")), &bytes)
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

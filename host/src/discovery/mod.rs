@@ -189,6 +189,8 @@ struct Loaded {
     /// Read now for model candidates whose fingerprint changed; else read on demand.
     text: Option<String>,
     sha256: String,
+    /// The fingerprint came from the manifest (the file was not read).
+    reused: bool,
     problem: Option<Diagnostic>,
 }
 
@@ -206,7 +208,16 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
     } else {
         cache::Manifest::default()
     };
+    tracing::debug!(
+        files = files.len(),
+        ms = started.elapsed().as_millis(),
+        "Discovery walk done"
+    );
     let loaded = load(files, &manifest);
+    tracing::debug!(
+        ms = started.elapsed().as_millis(),
+        "Discovery inputs fingerprinted"
+    );
     let mut stats = Stats {
         files: loaded.len(),
         candidates: loaded.iter().filter(|l| l.candidate).count(),
@@ -218,7 +229,9 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
         .map(|l| (rel_key(&l.file), l.sha256.clone()))
         .collect();
     let key = cache::key(req, &fingerprints);
-    if req.use_cache {
+    // Rewritten only when a file was read, added or removed.
+    let manifest_stale = loaded.iter().any(|l| !l.reused) || manifest.files.len() != loaded.len();
+    if req.use_cache && manifest_stale {
         manifest.files = loaded
             .iter()
             .filter(|l| l.problem.is_none())
@@ -236,6 +249,8 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
             .collect();
         // The cache is an optimisation: failing to write it is not a discovery error.
         let _ = manifest.save(&req.project_root);
+    }
+    if req.use_cache {
         if diagnostics.is_empty()
             && let Some(stored) = cache::load(&req.project_root, &key)
         {
@@ -470,6 +485,7 @@ fn load(files: Vec<WalkedFile>, manifest: &cache::Manifest) -> Vec<Loaded> {
             candidate: false,
             text: None,
             sha256: String::new(),
+            reused: false,
             problem: None,
         })
         .collect();
@@ -477,6 +493,7 @@ fn load(files: Vec<WalkedFile>, manifest: &cache::Manifest) -> Vec<Loaded> {
         if let Some(e) = manifest.reuse(&rel_key(&l.file), l.file.len, l.file.mtime_ns) {
             l.sha256.clone_from(&e.sha256);
             l.candidate = e.candidate;
+            l.reused = true;
             return;
         }
         let bytes = match std::fs::read(&l.file.path) {

@@ -97,18 +97,20 @@ pub fn run(
 }
 
 fn print_text(ctx: &Context<'_>, d: &Discovery) {
+    // One write for the whole listing: thousands of tables print in milliseconds.
+    let mut out: Vec<String> = Vec::new();
     for (t, source) in d.schema.tables.iter().zip(&d.sources) {
-        ctx.printer.line(format!(
+        out.push(format!(
             "{}  ({}:{})",
             t.qualified_name(),
             source.file.display(),
             source.line
         ));
         for c in &t.columns {
-            ctx.printer.line(format!("  {c}"));
+            out.push(format!("  {c}"));
         }
         for fk in &t.foreign_keys {
-            ctx.printer.line(format!(
+            out.push(format!(
                 "  FOREIGN KEY ({}) REFERENCES {}",
                 fk.columns.join(", "),
                 fk.references()
@@ -116,14 +118,14 @@ fn print_text(ctx: &Context<'_>, d: &Discovery) {
         }
         for ix in &t.indexes {
             let unique = if ix.unique { "UNIQUE " } else { "" };
-            ctx.printer.line(format!(
+            out.push(format!(
                 "  {unique}INDEX {} ({})",
                 ix.name,
                 ix.columns.join(", ")
             ));
         }
         for u in &t.uniques {
-            ctx.printer.line(format!(
+            out.push(format!(
                 "  UNIQUE {}({})",
                 u.name
                     .as_deref()
@@ -133,7 +135,7 @@ fn print_text(ctx: &Context<'_>, d: &Discovery) {
             ));
         }
         for ck in &t.checks {
-            ctx.printer.line(format!(
+            out.push(format!(
                 "  CHECK {}({})",
                 ck.name
                     .as_deref()
@@ -143,6 +145,7 @@ fn print_text(ctx: &Context<'_>, d: &Discovery) {
             ));
         }
     }
+    ctx.printer.line(out.join("\n"));
 }
 
 /// The tables in the shape of SQLAlchemy's inspector, plus `source`.

@@ -595,6 +595,17 @@ impl<'p> Evaluator<'p> {
                     Value::Opaque
                 }
             }
+            Expr::If(e) => match self.eval(m, &e.test, locals) {
+                Value::Bool(true) => self.eval(m, &e.body, locals),
+                Value::Bool(false) | Value::None => self.eval(m, &e.orelse, locals),
+                Value::Int(i) => self.eval(m, if i != 0 { &e.body } else { &e.orelse }, locals),
+                Value::Unknown(u) => Value::Unknown(u),
+                _ => self.unknown(
+                    m,
+                    e.range.start(),
+                    "Cannot decide this conditional expression statically",
+                ),
+            },
             Expr::Starred(s) => self.unknown(m, s.range.start(), "Unexpected `*` expression"),
             other => self.unknown(
                 m,
