@@ -250,22 +250,21 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
         // The cache is an optimisation: failing to write it is not a discovery error.
         let _ = manifest.save(&req.project_root);
     }
-    if req.use_cache {
-        if diagnostics.is_empty()
-            && let Some(stored) = cache::load(&req.project_root, &key)
-        {
-            stats.cached = true;
-            stats.elapsed_ms = started.elapsed().as_millis();
-            let discovery = Discovery {
-                schema: Schema {
-                    tables: stored.tables,
-                },
-                sources: stored.sources,
-                diagnostics: Vec::new(),
-                stats,
-            };
-            return finish(req, discovery);
-        }
+    if req.use_cache
+        && diagnostics.is_empty()
+        && let Some(stored) = cache::load(&req.project_root, &key)
+    {
+        stats.cached = true;
+        stats.elapsed_ms = started.elapsed().as_millis();
+        let discovery = Discovery {
+            schema: Schema {
+                tables: stored.tables,
+            },
+            sources: stored.sources,
+            diagnostics: Vec::new(),
+            stats,
+        };
+        return finish(req, discovery);
     }
     let mut found: Vec<(Table, SourceLocation)> = Vec::new();
     for backend in &req.backends {
