@@ -649,3 +649,63 @@ fn corpus_sqlmodel_sqlite_and_postgres() {
 fn corpus_typed_postgres() {
     corpus_round_trip("typed", Backend::Postgres);
 }
+
+const ITEMS: &str = r#"from sqlalchemy import Column, Enum, Integer, String
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    id = Column(Integer, primary_key=True)
+    mood = Column(Enum("happy", "sad", name="mood"), nullable=False)
+    label = Column(String(20), comment="Shown to people")
+"#;
+
+/// An enum gains a value (PostgreSQL `ALTER TYPE ... ADD VALUE`, MySQL `ENUM`, SQLite's
+/// CHECK through a rebuild) and a column comment changes (not stored by SQLite).
+fn enum_and_comment_edits(backend: Backend) {
+    let db = rt().block_on(TestDb::new(backend));
+    let p = Project::new();
+    p.write(
+        "sqlalembic.toml",
+        &format!("[database]\nDATABASE_URL = \"{}\"\n", db.url),
+    );
+    p.write("models/items.py", ITEMS);
+    std::fs::create_dir_all(p.path().join("migrations/versions")).expect("mkdir");
+    let p = Db { p, db };
+    p.run(&["makemigrations", "init"]).success();
+    p.run(&["migrate"]).success();
+    no_changes(&p);
+    p.exec("INSERT INTO items (id, mood, label) VALUES (1, 'sad', 'x')");
+    edit(
+        &p,
+        "models/items.py",
+        "\"happy\", \"sad\"",
+        "\"happy\", \"sad\", \"meh\"",
+    );
+    edit(&p, "models/items.py", "Shown to people", "Shown to users");
+    let mut expected = vec!["Alter column items.mood: type enum(mood, 'happy', 'sad', 'meh')"];
+    if backend != Backend::Sqlite {
+        expected.push("Alter column items.label: comment");
+    }
+    step(&p, &[], &expected, &[]);
+    assert_eq!(p.count("items"), 1);
+}
+
+#[test]
+fn enum_and_comment_edits_sqlite() {
+    enum_and_comment_edits(Backend::Sqlite);
+}
+
+#[test]
+fn enum_and_comment_edits_postgres() {
+    enum_and_comment_edits(Backend::Postgres);
+}
+
+#[test]
+fn enum_and_comment_edits_mysql() {
+    enum_and_comment_edits(Backend::Mysql);
+}

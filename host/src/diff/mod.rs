@@ -38,7 +38,7 @@ use crate::dialect::{Dialect, replay};
 use crate::ops::{
     AlterColumn, CreateForeignKey, CreateTable, DropForeignKey, DropTable, Op, RenameTable,
 };
-use crate::schema::{Schema, Table, qualified};
+use crate::schema::{ColumnType, Schema, Table, qualified};
 
 /// What to compare and which drops-and-adds are renames.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -570,6 +570,18 @@ fn table_rename_candidates(d: &dyn Dialect, created: &[&Table], dropped: &[&Tabl
     out
 }
 
+/// True when every value of `old` fits in `new`. Enums compare by values only: a
+/// database without named enum types reports them unnamed.
+fn widens(old: &ColumnType, new: &ColumnType) -> bool {
+    match (old, new) {
+        (ColumnType::Enum { values: a, .. }, ColumnType::Enum { values: b, .. }) => {
+            a.iter().all(|v| b.contains(v))
+        }
+        (ColumnType::Array(a), ColumnType::Array(b)) => widens(a, b),
+        _ => old.widens_to(new),
+    }
+}
+
 /// Warnings for the destructive and locking ops of `upgrade`; `new_tables` are created
 /// by it (empty, so adding to them is harmless).
 pub fn assess(upgrade: &[Op], new_tables: &HashSet<(Option<String>, String)>) -> Vec<Warning> {
@@ -609,7 +621,7 @@ pub fn assess(upgrade: &[Op], new_tables: &HashSet<(Option<String>, String)>) ->
             Op::AlterColumn(a) => {
                 let t = qualified(a.schema.as_deref(), &a.table);
                 if let (Some(new), Some(old)) = (&a.ty, &a.existing_type)
-                    && !old.widens_to(new)
+                    && !widens(old, new)
                 {
                     warn(
                         WarningCode::NarrowType,

@@ -222,6 +222,32 @@ fn narrowing_and_not_null_adds_warn() {
 }
 
 #[test]
+fn enums_gaining_values_are_not_narrowing() {
+    let with = |name: Option<&str>, values: &[&str]| {
+        let mut t = users();
+        t.columns[2].ty = ColumnType::Enum {
+            name: name.map(str::to_owned),
+            values: values.iter().map(|v| (*v).to_owned()).collect(),
+        };
+        schema(vec![t])
+    };
+    // MySQL reports enums unnamed; the models name them.
+    let changes = run(
+        Backend::Mysql,
+        &with(Some("mood"), &["a", "b", "c"]),
+        &with(None, &["a", "b"]),
+    );
+    assert_eq!(changes.upgrade.len(), 1);
+    assert!(changes.warnings.is_empty(), "{:?}", changes.warnings);
+    let narrower = run(
+        Backend::Mysql,
+        &with(Some("mood"), &["a"]),
+        &with(None, &["a", "b"]),
+    );
+    assert_eq!(narrower.warnings[0].code, WarningCode::NarrowType);
+}
+
+#[test]
 fn equivalent_spellings_produce_nothing() {
     let actual_types = [
         (Backend::Postgres, "int4", ColumnType::Integer),
