@@ -709,3 +709,69 @@ fn enum_and_comment_edits_postgres() {
 fn enum_and_comment_edits_mysql() {
     enum_and_comment_edits(Backend::Mysql);
 }
+
+const CYCLE: &str = r#"from sqlalchemy import Column, ForeignKey, Integer
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Author(Base):
+    __tablename__ = "authors"
+
+    id = Column(Integer, primary_key=True)
+    best_book_id = Column(Integer, ForeignKey("books.id", name="fk_authors_best_book"))
+
+
+class Book(Base):
+    __tablename__ = "books"
+
+    id = Column(Integer, primary_key=True)
+    author_id = Column(Integer, ForeignKey("authors.id", name="fk_books_author"))
+"#;
+
+/// Two tables referencing each other: the key closing the cycle is added after both
+/// tables (dropped before them), except on SQLite, which takes forward references.
+fn cyclic_foreign_keys(backend: Backend) {
+    let db = rt().block_on(TestDb::new(backend));
+    let p = Project::new();
+    p.write(
+        "sqlalembic.toml",
+        &format!("[database]\nDATABASE_URL = \"{}\"\n", db.url),
+    );
+    p.write("models/cycle.py", CYCLE);
+    std::fs::create_dir_all(p.path().join("migrations/versions")).expect("mkdir");
+    let p = Db { p, db };
+    let run = p.run(&["--format", "json", "makemigrations", "cycle"]);
+    run.success();
+    let mut expected = vec![
+        "Create table authors (id, best_book_id)",
+        "Create table books (id, author_id)",
+    ];
+    if backend != Backend::Sqlite {
+        expected
+            .push("Create foreign key fk_authors_best_book on authors (best_book_id) -> books(id)");
+    }
+    assert_eq!(operations(&run), expected, "{backend:?}");
+    p.run(&["migrate"]).success();
+    no_changes(&p);
+    p.run(&["rollback", "base"]).success();
+    let mut left = p.tables();
+    left.retain(|t| t != "sqlalembic_history");
+    assert_eq!(left, ["alembic_version"], "{backend:?}");
+}
+
+#[test]
+fn cyclic_foreign_keys_sqlite() {
+    cyclic_foreign_keys(Backend::Sqlite);
+}
+
+#[test]
+fn cyclic_foreign_keys_postgres() {
+    cyclic_foreign_keys(Backend::Postgres);
+}
+
+#[test]
+fn cyclic_foreign_keys_mysql() {
+    cyclic_foreign_keys(Backend::Mysql);
+}
