@@ -856,6 +856,7 @@ fn runner_signals_fire_in_order() {
             "command_finished"
         ]
     );
+    assert_eq!(seen[1].payload["revisions"], serde_json::json!([A, B]));
     assert_eq!(seen[2].payload["revision"], A);
     assert_eq!(seen[3].payload["revision"], B);
 }

@@ -15,6 +15,8 @@ pub fn run(ctx: &Context<'_>, cache_only: bool) -> Result<Outcome, Failure> {
     } else {
         state
     };
+    // The compiled-plugin cache may live elsewhere (SQLALEMBIC_PLUGIN_CACHE).
+    crate::plugins::clear_cache(root).map_err(|e| Failure::new(Exit::Usage, e))?;
     let existed = target.exists();
     if existed {
         std::fs::remove_dir_all(&target).map_err(|e| {

@@ -77,9 +77,24 @@ fn apply(
         return dry_run_plan(ctx, &project, goal, target);
     }
     let command = goal_name(goal);
+    // The revisions this run is about to apply, so policies can judge them (the runner
+    // plans again under the lock; a concurrent run can only shorten the list).
+    let heads = block_on(project.db_heads())??;
+    let graph = &project.scripts.graph;
+    let revisions: Vec<String> = match goal {
+        Goal::Upgrade => graph.plan_upgrade(&heads, target),
+        Goal::Downgrade => graph.plan_downgrade(&heads, target),
+    }
+    .map_err(graph_failure)?
+    .into_iter()
+    .map(|s| s.revision)
+    .collect();
     let started = run.send(
         ALEMBIC_COMMAND_STARTED,
-        json!({ "operation": command, "target": target, "database": project.target() }),
+        json!({
+            "operation": command, "target": target, "database": project.target(),
+            "revisions": revisions,
+        }),
     );
     for (handler, msg) in started.warnings() {
         ctx.printer.warn(format!("Handler `{handler}`: {msg}"));
