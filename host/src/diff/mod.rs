@@ -299,6 +299,19 @@ pub fn diff(
         plans.push(plan);
     }
 
+    let partial_indexes = dialect.capabilities().partial_indexes;
+    for (plan, (d, _)) in plans.iter().zip(&kept) {
+        for op in &plan.create_constraints {
+            if let Op::CreateIndex(c) = op
+                && !partial_indexes
+                && d.indexes
+                    .iter()
+                    .any(|i| i.name == c.index.name && i.where_.is_some())
+            {
+                warnings.push(partial_index_dropped(d, &c.index.name, dialect));
+            }
+        }
+    }
     // SQLite accepts references to tables that do not exist yet.
     let split_cycles = dialect.backend() != Backend::Sqlite;
     let (drop_order, drop_deferred) = order::creation_order(&dropped, split_cycles);
@@ -348,6 +361,9 @@ pub fn diff(
         for index in &mut table.indexes {
             if index.table.is_empty() {
                 index.table.clone_from(&table.name);
+            }
+            if !partial_indexes && index.where_.take().is_some() {
+                warnings.push(partial_index_dropped(created[t], &index.name, dialect));
             }
         }
         let mut f = 0;
@@ -434,6 +450,23 @@ pub fn diff(
         warnings,
         rename_candidates,
     })
+}
+
+/// The models' partial index `index` of `table`, created without its predicate on a
+/// database that has none (SQLAlchemy ignores `postgresql_where` there too).
+fn partial_index_dropped(table: &Table, index: &str, dialect: &dyn Dialect) -> Warning {
+    Warning {
+        code: WarningCode::Unsupported,
+        op_index: None,
+        table: table.qualified_name(),
+        column: None,
+        message: format!(
+            "Index `{index}` of `{}` has a WHERE predicate, which {} cannot store: it is \
+             created as a full index",
+            table.qualified_name(),
+            dialect.name()
+        ),
+    }
 }
 
 /// Applies the requested renames to a copy of `actual` (replaying the ops, so indexes,

@@ -401,6 +401,29 @@ fn indexes_constraints_and_foreign_keys_are_compared() {
 }
 
 #[test]
+fn partial_indexes_lose_their_predicate_where_none_exist() {
+    let mut p = posts();
+    p.indexes[0].where_ = Some("user_id > 0".into());
+    let desired = schema(vec![users(), p]);
+    let mysql = run(Backend::Mysql, &desired, &Schema::default());
+    let Op::CreateTable(ct) = &mysql.upgrade[1] else {
+        panic!("create_table");
+    };
+    assert_eq!(ct.table.indexes[0].where_, None);
+    assert_eq!(mysql.warnings.len(), 1);
+    assert!(
+        mysql.warnings[0]
+            .message
+            .contains("has a WHERE predicate, which mysql")
+    );
+    let pg = run(Backend::Postgres, &desired, &Schema::default());
+    assert!(pg.warnings.is_empty());
+    // Existing full index, partial in the models: nothing to do on MySQL.
+    let actual = replayed(&Schema::default(), &mysql.upgrade);
+    assert!(run(Backend::Mysql, &desired, &actual).is_empty());
+}
+
+#[test]
 fn check_constraints_pair_by_name_then_by_text() {
     let with = |checks: Vec<CheckConstraint>| {
         let mut t = users();
