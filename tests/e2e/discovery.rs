@@ -219,3 +219,28 @@ fn unknown_backend_is_a_usage_error() {
         "{run:#?}"
     );
 }
+
+#[test]
+fn import_backend_matches_the_static_listing() {
+    let python = std::env::var("SQLALEMBIC_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("SQLALEMBIC_TEST_PYTHON is not set: run `scripts/test`, which creates the venv with SQLAlchemy")
+    });
+    let p = started();
+    let statically = p.run(&["discover", "--format", "json"]).success().json();
+    let imported = p
+        .run_env(
+            &[
+                "discover",
+                "--format",
+                "json",
+                "--backend",
+                "sqlalchemy-import",
+            ],
+            &[("SQLALEMBIC_PYTHON", python.as_str())],
+        )
+        .success()
+        .json();
+    assert_eq!(statically["tables"], imported["tables"]);
+    // Imports never leave bytecode in the project.
+    assert!(!p.path().join("models/__pycache__").exists());
+}

@@ -229,3 +229,130 @@ fn sql_backend_merges_with_models_and_duplicates_are_errors() {
     };
     assert_eq!(diagnostics[0].code, "DSC005");
 }
+
+const BASE: &str = "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n";
+
+fn codes(e: &Error) -> Vec<(String, Option<usize>)> {
+    e.diagnostics()
+        .iter()
+        .map(|d| (d.code.clone(), d.line))
+        .collect()
+}
+
+#[test]
+fn diagnostics_instead_of_guesses() {
+    // A helper that is more than one `return`.
+    let e = err(&[
+        ("base.py", BASE),
+        (
+            "m.py",
+            "from sqlalchemy import Column, Integer\nfrom base import Base\n\ndef pk():\n    c = Column(Integer, primary_key=True)\n    return c\n\nclass A(Base):\n    __tablename__ = 'a'\n    id = pk()\n",
+        ),
+    ]);
+    assert_eq!(codes(&e), [("SA101".to_owned(), Some(10))], "{e:?}");
+    assert!(e.diagnostics()[0].message.contains("single `return`"));
+    // A number as server default (SQLAlchemy refuses it too).
+    let e = err(&[
+        ("base.py", BASE),
+        (
+            "m.py",
+            "from sqlalchemy import Column, Integer\nfrom base import Base\n\nclass A(Base):\n    __tablename__ = 'a'\n    id = Column(Integer, primary_key=True)\n    n = Column(Integer, server_default=0)\n",
+        ),
+    ]);
+    assert_eq!(codes(&e)[0].0, "SA102");
+    // A mapped class without a table name.
+    let e = err(&[
+        ("base.py", BASE),
+        (
+            "m.py",
+            "from sqlalchemy import Column, Integer\nfrom base import Base\n\nclass A(Base):\n    id = Column(Integer, primary_key=True)\n",
+        ),
+    ]);
+    assert_eq!(codes(&e), [("SA104".to_owned(), Some(4))]);
+    // `%(constraint_name)s` on an unnamed check constraint.
+    let e = err(&[(
+        "m.py",
+        "from sqlalchemy import CheckConstraint, Column, Integer, MetaData\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base(metadata=MetaData(naming_convention={'ck': 'ck_%(table_name)s_%(constraint_name)s'}))\n\nclass A(Base):\n    __tablename__ = 'a'\n    __table_args__ = (CheckConstraint('id > 0'),)\n    id = Column(Integer, primary_key=True)\n",
+    )]);
+    assert_eq!(codes(&e)[0].0, "SA107");
+    // A column type from an unresolvable name.
+    let e = err(&[
+        ("base.py", BASE),
+        (
+            "m.py",
+            "from sqlalchemy import Column, Integer\nfrom base import Base\nfrom .types import Missing\n\nclass A(Base):\n    __tablename__ = 'a'\n    id = Column(Integer, primary_key=True)\n    x = Column(Missing)\n",
+        ),
+    ]);
+    assert!(
+        codes(&e).iter().any(|(c, _)| c == "SA103" || c == "SA101"),
+        "{e:?}"
+    );
+    // A foreign key column without a type whose target is not a model.
+    let e = err(&[
+        ("base.py", BASE),
+        (
+            "m.py",
+            "from sqlalchemy import Column, ForeignKey, Integer\nfrom base import Base\n\nclass A(Base):\n    __tablename__ = 'a'\n    id = Column(Integer, primary_key=True)\n    other_id = Column(ForeignKey('elsewhere.id'))\n",
+        ),
+    ]);
+    assert_eq!(codes(&e)[0].0, "SA103");
+}
+
+#[test]
+fn constructs_of_the_static_backend() {
+    let d = ok(&[
+        ("models/__init__.py", ""),
+        ("models/base.py", BASE),
+        (
+            "models/m.py",
+            "import enum\nfrom typing import Optional\nimport sqlalchemy as sa\nfrom sqlalchemy import Column as C, Integer\nfrom sqlalchemy.orm import Mapped, mapped_column\nfrom .base import Base\n\nclass Kind(enum.Enum):\n    A = 'a'\n    B = 'b'\n\nclass HasName:\n    name = sa.Column(sa.Unicode(30), nullable=False)\n\nclass Item(HasName, Base):\n    __tablename__ = 'items'\n    __table_args__ = {'schema': 'shop', 'comment': 'Things'}\n    id = C(Integer, primary_key=True, autoincrement=False)\n    kind = C(sa.Enum(Kind, name='item_kind'))\n    flag: Mapped[Optional[bool]] = mapped_column(server_default=sa.text('true'))\n    amount: Mapped[int] = mapped_column(sa.BigInteger, sort_order=-1)\n    tags = C(sa.ARRAY(sa.Text))\n    stamp = C(sa.TIMESTAMP(timezone=True), comment='When')\n    doc = C(sa.Enum('x', 'y'))\n    mixed = C('real_name', sa.String)\n",
+        ),
+    ]);
+    let t = &d.schema.tables[0];
+    assert_eq!(t.qualified_name(), "shop.items");
+    assert_eq!(t.comment.as_deref(), Some("Things"));
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    // `sort_order=-1` first; the class's own columns, then the mixin's.
+    assert_eq!(
+        names,
+        [
+            "amount",
+            "id",
+            "kind",
+            "flag",
+            "tags",
+            "stamp",
+            "doc",
+            "real_name",
+            "name"
+        ]
+    );
+    let col = |n: &str| t.column(n).expect("column");
+    assert_eq!(col("id").autoincrement, Some(false));
+    assert_eq!(
+        col("kind").ty,
+        ColumnType::Enum {
+            name: Some("item_kind".into()),
+            values: vec!["A".into(), "B".into()]
+        }
+    );
+    assert!(col("flag").nullable);
+    assert_eq!(col("flag").server_default.as_deref(), Some("true"));
+    assert_eq!(col("amount").ty, ColumnType::BigInteger);
+    assert!(!col("amount").nullable);
+    assert_eq!(
+        col("tags").ty,
+        ColumnType::Array(Box::new(ColumnType::Text))
+    );
+    assert_eq!(col("stamp").ty, ColumnType::DateTime { timezone: true });
+    assert_eq!(col("stamp").comment.as_deref(), Some("When"));
+    assert_eq!(
+        col("doc").ty,
+        ColumnType::Enum {
+            name: None,
+            values: vec!["x".into(), "y".into()]
+        }
+    );
+    assert_eq!(col("name").ty, ColumnType::Unicode(Some(30)));
+    assert!(!col("name").nullable);
+}

@@ -215,6 +215,8 @@ enum Binding<'p> {
     ImportFrom {
         module: String,
         name: &'p str,
+        /// `from .x import y`: must resolve inside the project.
+        relative: bool,
     },
     Import {
         module: String,
@@ -328,6 +330,7 @@ impl<'p> Evaluator<'p> {
                             Binding::ImportFrom {
                                 module: module.clone(),
                                 name: alias.name.as_str(),
+                                relative: i.level > 0,
                             },
                         );
                     }
@@ -424,7 +427,23 @@ impl<'p> Evaluator<'p> {
                 Binding::Declared(at) => {
                     self.unknown(m, at, format!("`{name}` is declared without a value"))
                 }
-                Binding::ImportFrom { module, name } => self.import_from(m, &module, name, at),
+                Binding::ImportFrom {
+                    module,
+                    name,
+                    relative,
+                } => {
+                    if relative
+                        && self.project.find(&module).is_none()
+                        && self.project.find(&format!("{module}.{name}")).is_none()
+                    {
+                        return self.unknown(
+                            m,
+                            at,
+                            format!("The relative import of `{name}` from `{module}` does not resolve to a project file"),
+                        );
+                    }
+                    self.import_from(m, &module, name, at)
+                }
                 Binding::Import { module } => match self.project.find(&module) {
                     Some(target) => Value::Module(target),
                     None => Value::Lib(module.into()),
