@@ -6,9 +6,10 @@
 //! about rename candidates only on a terminal (else `--rename` decides), lists
 //! destructive and locking ops as warnings on stderr and as comments in the file, and
 //! sends them with `migration_generated` (ops, warnings with their codes, file) for
-//! policy and audit handlers, whose warnings are shown. `check` compares the models with the database as the
-//! pending revisions will leave it (their ops replayed onto the introspected schema),
-//! so an empty CI database is as good a gate as a migrated one.
+//! policy and audit handlers, whose warnings are shown. `check` compares the models
+//! with the database as the pending revisions will leave it (their ops replayed onto
+//! the introspected schema), so an empty CI database is as good a gate as a migrated
+//! one.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
