@@ -784,3 +784,35 @@ fn cyclic_foreign_keys_postgres() {
 fn cyclic_foreign_keys_mysql() {
     cyclic_foreign_keys(Backend::Mysql);
 }
+
+/// `MIGRATION_EXCLUDE_TABLES` / `MIGRATION_INCLUDE_TABLES`: tables outside the filter are
+/// never dropped or created, whatever the models or the database hold.
+#[test]
+fn include_and_exclude_filters_keep_foreign_tables() {
+    let p = started(Backend::Sqlite);
+    p.run(&["makemigrations", "Initial schema"]).success();
+    p.run(&["migrate"]).success();
+    p.exec("CREATE TABLE legacy_orders (id INTEGER PRIMARY KEY)");
+    // Without a filter the unknown table would be dropped.
+    let run = p.run_env(&["check", "--drift-only"], &[]);
+    run.code(1);
+    assert!(run.stdout.contains("legacy_orders"), "{run:#?}");
+    let env = [("MIGRATION_EXCLUDE_TABLES", "legacy_*")];
+    p.run_env(&["check", "--drift-only"], &env).success();
+    no_changes_env(&p, &env);
+    // Only `users` compared: a model-only table is not created either.
+    let env = [("MIGRATION_INCLUDE_TABLES", "users,legacy_orders")];
+    let run = p.run_env(&["check", "--drift-only"], &env);
+    run.code(1);
+    assert!(run.stdout.contains("legacy_orders"), "{run:#?}");
+    assert!(!run.stdout.contains("products"), "{run:#?}");
+}
+
+#[track_caller]
+fn no_changes_env(p: &Project, env: &[(&str, &str)]) {
+    let before = revision_files(p);
+    let run = p.run_env(&["makemigrations"], env);
+    run.success();
+    assert_eq!(run.stdout.trim(), "No changes detected", "{run:#?}");
+    assert_eq!(revision_files(p), before, "no file is written");
+}

@@ -222,6 +222,20 @@ pub static KEYS: &[KeySpec] = &[
     ),
     key(
         Migration,
+        "MIGRATION_INCLUDE_TABLES",
+        List(','),
+        Some(""),
+        "Only these tables (names or globs, `,`-separated) are compared by autogenerate",
+    ),
+    key(
+        Migration,
+        "MIGRATION_EXCLUDE_TABLES",
+        List(','),
+        Some(""),
+        "Tables (names or globs) autogenerate never reads, creates or drops",
+    ),
+    key(
+        Migration,
         "MIGRATION_LOCK_TIMEOUT",
         Str,
         Some("60"),
@@ -282,6 +296,13 @@ pub static KEYS: &[KeySpec] = &[
         List(','),
         Some("sqlalchemy"),
         "Discovery backends, in order (`,`-separated)",
+    ),
+    key(
+        Discovery,
+        "PYTHON",
+        Str,
+        None,
+        "Interpreter for the `sqlalchemy-import` backend (default: the project's .venv, else python3)",
     ),
 ];
 

@@ -67,6 +67,9 @@ pub struct Migration {
     pub compare_server_default: bool,
     pub timezone: String,
     pub version_table: String,
+    /// Tables autogenerate compares (empty: all) and never touches.
+    pub include_tables: Vec<String>,
+    pub exclude_tables: Vec<String>,
     /// How long `migrate` waits for another run's lock.
     pub lock_timeout_secs: u64,
     /// Each revision commits on its own (true), or the whole run is one transaction.
@@ -165,6 +168,8 @@ pub struct Discovery {
     pub paths: Vec<PathBuf>,
     pub exclude: Vec<String>,
     pub backends: Vec<String>,
+    /// Interpreter for the `sqlalchemy-import` backend, when configured.
+    pub python: Option<PathBuf>,
 }
 
 impl Settings {
@@ -294,6 +299,8 @@ pub(crate) fn build(
         version_table: slots
             .string("MIGRATION_VERSION_TABLE")?
             .unwrap_or_else(|| "alembic_version".into()),
+        include_tables: slots.list("MIGRATION_INCLUDE_TABLES")?,
+        exclude_tables: slots.list("MIGRATION_EXCLUDE_TABLES")?,
         lock_timeout_secs: {
             let text = slots
                 .string("MIGRATION_LOCK_TIMEOUT")?
@@ -332,6 +339,10 @@ pub(crate) fn build(
             .collect(),
         exclude: slots.list("EXCLUDE_PATHS")?,
         backends: slots.list("BACKENDS")?,
+        python: slots
+            .string("PYTHON")?
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from),
     };
     let settings = Settings {
         project_root: project_root.to_path_buf(),

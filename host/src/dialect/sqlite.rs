@@ -357,6 +357,12 @@ fn autoincrement_keyword_column(table: &Table) -> Option<&str> {
 /// non-word character (`datetime('now')`, `-1`) is wrapped in parentheses.
 fn wrap_default(text: &str) -> String {
     let t = text.trim();
+    // SQLAlchemy's `func.now()` is `now()` elsewhere; SQLite has no such function and
+    // spells it `CURRENT_TIMESTAMP` (as SQLAlchemy renders it for SQLite).
+    let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.eq_ignore_ascii_case("now()") {
+        return "CURRENT_TIMESTAMP".to_owned();
+    }
     let bare =
         t.starts_with(['\'', '"', '(']) || t.chars().all(|c| c.is_alphanumeric() || c == '_');
     if bare { t.to_owned() } else { format!("({t})") }
@@ -603,6 +609,8 @@ mod tests {
     fn defaults_and_literals() {
         assert_eq!(wrap_default("datetime('now')"), "(datetime('now'))");
         assert_eq!(wrap_default("CURRENT_TIMESTAMP"), "CURRENT_TIMESTAMP");
+        assert_eq!(wrap_default("now()"), "CURRENT_TIMESTAMP");
+        assert_eq!(wrap_default("NOW( )"), "CURRENT_TIMESTAMP");
         assert_eq!(wrap_default("'a b'"), "'a b'");
         assert_eq!(wrap_default("-1"), "(-1)");
         assert!(is_constant_literal("-1.5"));

@@ -22,8 +22,8 @@ use crate::schema::Table;
 
 const HELPER: &str = include_str!("import_helper.py");
 
-/// The interpreter to use: `SQLALEMBIC_PYTHON`, else the project's `.venv` or `venv`,
-/// else `python3`.
+/// The interpreter to use: the `PYTHON` setting (env `SQLALEMBIC_PYTHON`), else the
+/// project's `.venv` or `venv`, else `python3`.
 pub fn default_python(project_root: &Path, env: Option<std::ffi::OsString>) -> PathBuf {
     if let Some(p) = env.filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
@@ -71,7 +71,7 @@ pub fn discover(
     modules: &[Module],
     timeout: Duration,
 ) -> (Vec<(Table, SourceLocation)>, Vec<Diagnostic>) {
-    let hint_python = "Set `SQLALEMBIC_PYTHON` to the interpreter that has the project's dependencies, or use the static `sqlalchemy` backend";
+    let hint_python = "Set `PYTHON` in `[discovery]` (or `SQLALEMBIC_PYTHON`) to the interpreter that has the project's dependencies, or use the static `sqlalchemy` backend";
     let request = serde_json::json!({
         "root": root,
         "modules": modules.iter().map(|m| serde_json::json!({ "name": m.name, "rel": m.rel })).collect::<Vec<_>>(),

@@ -115,9 +115,18 @@ impl Request {
             migrations_dir: settings.migrations_dir(),
             backends,
             use_cache: true,
+            // `PYTHON` (also `SQLALEMBIC_PYTHON` in the environment) is a setting.
             python: import::default_python(
                 &settings.project_root,
-                std::env::var_os("SQLALEMBIC_PYTHON"),
+                settings.discovery.python.as_ref().map(|p| {
+                    // A bare name (`python3.12`) is looked up on PATH; a path is
+                    // relative to the project root.
+                    if p.components().count() == 1 {
+                        p.clone().into_os_string()
+                    } else {
+                        settings.resolve(p).into_os_string()
+                    }
+                }),
             ),
             import_timeout: std::time::Duration::from_secs(120),
         })

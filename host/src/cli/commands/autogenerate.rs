@@ -375,7 +375,16 @@ fn parse_rename(spec: &str, desired: &Schema, actual: &Schema) -> Result<Rename,
 // `MIGRATION_*` include/exclude settings (globs) belong here once the configuration
 // has them; introspection already applies them inside its catalog queries.
 fn table_filter(project: &Project<'_>) -> IntrospectOptions {
-    IntrospectOptions::excluding([project.version_table().to_owned(), HISTORY_TABLE.to_owned()])
+    let migration = &project.loaded.settings.migration;
+    let mut options = IntrospectOptions::excluding(
+        [project.version_table().to_owned(), HISTORY_TABLE.to_owned()]
+            .into_iter()
+            .chain(migration.exclude_tables.iter().cloned()),
+    );
+    if !migration.include_tables.is_empty() {
+        options.include_tables = Some(migration.include_tables.clone());
+    }
+    options
 }
 
 /// The models without the tables [`table_filter`] leaves out.
