@@ -539,6 +539,15 @@ fn check_gate(backend: Backend) {
         json.json()["drift"],
         serde_json::json!(["Add column users.bio text"])
     );
+    // Plain `check` is one JSON document with both parts.
+    let both = p.run(&["--format", "json", "check"]);
+    both.code(1);
+    let doc = both.json();
+    assert_eq!(doc["pending"], serde_json::json!([]));
+    assert_eq!(
+        doc["drift"],
+        serde_json::json!(["Add column users.bio text"])
+    );
 }
 
 #[test]

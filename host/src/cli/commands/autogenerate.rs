@@ -183,17 +183,26 @@ pub fn check(
     pending_only: bool,
     drift_only: bool,
 ) -> Result<Outcome, Failure> {
-    let mut outcome = Outcome::with(json!({}));
-    if !drift_only {
-        outcome = status::check(ctx)?;
-    }
     if pending_only {
-        return Ok(outcome);
+        return status::check(ctx);
+    }
+    let pending = if drift_only {
+        Vec::new()
+    } else {
+        status::check_pending(ctx)?
+    };
+    let mut outcome = Outcome::with(json!({ "pending": pending }));
+    if !pending.is_empty() {
+        outcome.exit = Exit::Found;
     }
     let project = Project::load(ctx)?;
     let Some(desired) = models(ctx, run, drift_only)? else {
         ctx.printer
             .info("No models found: model drift was not checked");
+        if ctx.printer.is_json() {
+            ctx.printer
+                .json(&json!({ "pending": pending, "drift": null }));
+        }
         return Ok(outcome);
     };
     let desired = filtered(desired, &project);
@@ -204,6 +213,7 @@ pub fn check(
     let operations: Vec<String> = changes.upgrade.iter().map(Op::describe).collect();
     if ctx.printer.is_json() {
         ctx.printer.json(&json!({
+            "pending": pending,
             "drift": operations,
             "ops": changes.upgrade,
             "warnings": changes.warnings,

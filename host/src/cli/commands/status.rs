@@ -292,12 +292,27 @@ pub fn status(ctx: &Context<'_>) -> Result<Outcome, Failure> {
 
 /// `check`: exit 1 when migrations are pending.
 pub fn check(ctx: &Context<'_>) -> Result<Outcome, Failure> {
+    let pending = check_pending(ctx)?;
+    if ctx.printer.is_json() {
+        ctx.printer.json(&json!({ "pending": pending }));
+    }
+    let mut outcome = Outcome::with(json!({ "pending": pending }));
+    if !pending.is_empty() {
+        outcome.exit = Exit::Found;
+    }
+    Ok(outcome)
+}
+
+/// The pending revisions, listed for people in text mode (JSON is the caller's, so
+/// `check` can print one document with the drift as well).
+pub(super) fn check_pending(ctx: &Context<'_>) -> Result<Vec<String>, Failure> {
     let project = Project::load(ctx)?;
     let (db_heads, _) = db_state(&project)?;
     let pending = pending(&project, &db_heads)?;
     if ctx.printer.is_json() {
-        ctx.printer.json(&json!({ "pending": pending }));
-    } else if pending.is_empty() {
+        return Ok(pending);
+    }
+    if pending.is_empty() {
         ctx.printer.line("No pending migrations");
     } else {
         ctx.printer.line(format!(
@@ -314,11 +329,7 @@ pub fn check(ctx: &Context<'_>) -> Result<Outcome, Failure> {
             ctx.printer.line(format!("  {id}  {msg}"));
         }
     }
-    let mut outcome = Outcome::with(json!({ "pending": pending }));
-    if !pending.is_empty() {
-        outcome.exit = Exit::Found;
-    }
-    Ok(outcome)
+    Ok(pending)
 }
 
 /// `validate`: graph problems, changed or vanished files of applied revisions, several

@@ -106,10 +106,13 @@ fn read_section(
     let mut ops = Vec::with_capacity(items.len());
     for item in items {
         let span = item.span();
-        let (line, col) = at(&span);
+        // Locations are computed only for errors: `line_col` scans the text, and doing it
+        // for every op made reading a large revision quadratic.
+        let loc = || at(&span);
         let mut table = match item.into_inner() {
             DeValue::Table(table) => table,
             other => {
+                let (line, col) = loc();
                 return Err(FileError::WrongType {
                     path: path.to_path_buf(),
                     line,
@@ -121,6 +124,7 @@ fn read_section(
             }
         };
         let Some(op_value) = table.remove("op") else {
+            let (line, col) = loc();
             return Err(FileError::MissingOp {
                 path: path.to_path_buf(),
                 line,
@@ -128,26 +132,31 @@ fn read_section(
                 section,
             });
         };
-        let (op_line, op_col) = at(&op_value.span());
+        let op_span = op_value.span();
+        let op_loc = || at(&op_span);
         let name = match op_value.get_ref() {
             DeValue::String(name) => name.to_string(),
             other => {
+                let (line, col) = op_loc();
                 return Err(FileError::WrongType {
                     path: path.to_path_buf(),
-                    line: op_line,
-                    col: op_col,
+                    line,
+                    col,
                     key: "op".to_owned(),
                     expected: "a string naming the op",
                     found: format!("a {}", other.type_str()),
                 });
             }
         };
-        let unknown = || FileError::UnknownOp {
-            path: path.to_path_buf(),
-            line: op_line,
-            col: op_col,
-            suggestion: closest(&name, OP_NAMES.iter().copied()),
-            op: name.clone(),
+        let unknown = || {
+            let (line, col) = op_loc();
+            FileError::UnknownOp {
+                path: path.to_path_buf(),
+                line,
+                col,
+                suggestion: closest(&name, OP_NAMES.iter().copied()),
+                op: name.clone(),
+            }
         };
         if !OP_NAMES.contains(&name.as_str()) {
             return Err(unknown());
@@ -159,12 +168,15 @@ fn read_section(
             Some(Err(e)) => return Err(op_error(path, text, &name, &e, &span)),
             Some(Ok(op)) => op,
         };
-        op.validate().map_err(|message| FileError::InvalidOp {
-            path: path.to_path_buf(),
-            line,
-            col,
-            op: name.clone(),
-            message,
+        op.validate().map_err(|message| {
+            let (line, col) = loc();
+            FileError::InvalidOp {
+                path: path.to_path_buf(),
+                line,
+                col,
+                op: name.clone(),
+                message,
+            }
         })?;
         ops.push(op);
     }
