@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use sqlalembic::plugins::CACHE_ENV;
-use sqlalembic::plugins::testing::{rust_component, shared_cache_dir};
+use sqlalembic::plugins::testing::{http_server, rust_component, shared_cache_dir};
 
 use crate::harness::{Project, Run};
 
@@ -139,6 +139,56 @@ fn audit_records_every_signal_of_a_command_in_order() {
     assert_eq!(names.last(), Some(&"command_finished"));
     assert!(names.contains(&"revision_applied"), "{names:?}");
     assert!(lines.iter().all(|l| l["command"] == "migrate"));
+}
+
+fn notify_entry(url: &str, allow_http: &str) -> String {
+    format!(
+        "[[plugins]]\nname = \"notify\"\npath = \"{}\"\nsignals = [\"command_finished\", \"command_failed\"]\nallow = {{ http = [\"{allow_http}\"] }}\nsettings = {{ url = \"{url}\" }}\n",
+        toml_path(&rust_component("notify"))
+    )
+}
+
+#[test]
+fn notify_posts_to_its_webhook_over_wasi_http_and_nowhere_else() {
+    let (port, server) = http_server(1, "ok");
+    let p = project(&notify_entry(
+        &format!("http://127.0.0.1:{port}/hook"),
+        &format!("127.0.0.1:{port}"),
+    ));
+    p.write("migrations/versions/a1b2c3d4e5f6_create.toml", CREATE);
+    run(&p, &["migrate"], &[]).success();
+    let requests = server.join().expect("webhook server");
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(
+        requests[0].starts_with("POST /hook HTTP/1.1\r\n"),
+        "{requests:?}"
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(requests[0].split("\r\n\r\n").nth(1).expect("body"))
+            .expect("JSON body");
+    assert_eq!(body["signal"], "command_finished");
+    assert_eq!(body["command"], "migrate");
+    assert!(
+        body["text"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("`migrate` finished")),
+        "{body}"
+    );
+
+    // A webhook on a host the plugin may not reach: refused before connecting, the
+    // command goes on, the warning names the plugin and the reason.
+    let elsewhere = project(&notify_entry(
+        "http://127.0.0.1:9/hook",
+        "hooks.example.com",
+    ));
+    let out = run(&elsewhere, &["heads"], &[]);
+    out.success();
+    assert!(
+        out.stderr.contains(
+            "Plugin `notify` failed: HTTP request to `127.0.0.1:9` refused: its host is not in this plugin's `allow.http`"
+        ),
+        "{out:#?}"
+    );
 }
 
 #[test]

@@ -2,9 +2,10 @@
 //!
 //! Input: nothing but this build's engine settings. Output: a [`Runtime`] whose
 //! engine interrupts guests by epoch (a background thread advances the epoch every
-//! [`TICK`] while the engine lives) and whose linker offers WASI 0.2 plus the
-//! `sqlalembic:plugin` imports, and a [`Runtime::fingerprint`] that changes whenever
-//! compiled artifacts stop being compatible. It offers no other imports.
+//! [`TICK`] while the engine lives) and whose linker offers WASI 0.2 (with outgoing
+//! `wasi:http`, judged per request in `http.rs`) plus the `sqlalembic:plugin`
+//! imports, and a [`Runtime::fingerprint`] that changes whenever compiled artifacts
+//! stop being compatible. It offers no other imports.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,8 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(engine_error)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
+        // Standard outgoing `wasi:http`; every request is judged by `http::authorize`.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(engine_error)?;
         SignalHandler::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
             .map_err(engine_error)?;
         start_epoch_clock(&engine)?;

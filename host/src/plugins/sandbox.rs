@@ -42,7 +42,8 @@ pub struct Grant {
     pub folders: Vec<Folder>,
     /// `(name, value)` of every `allow.env` variable that is set.
     pub env: Vec<(String, String)>,
-    /// Hosts (`name` or `name:port`) that `http.send` may reach.
+    /// Hosts (`name` or `name:port`) that `wasi:http` and `http.send` may reach
+    /// (judged by `http::authorize`).
     pub http: Vec<String>,
     /// The plugin's `settings` as JSON text.
     pub settings: String,
@@ -63,7 +64,7 @@ pub enum Capability<'a> {
     ReadFile { path: &'a str },
     /// `host.append-file`: a path relative to the project root.
     AppendFile { path: &'a str },
-    /// `http.send` to this host and port.
+    /// Outgoing HTTP (`wasi:http` or `http.send`) to this host and port.
     Http { host: &'a str, port: u16 },
 }
 
@@ -376,7 +377,9 @@ pub struct State {
     /// What the instance wrote to stderr, for crash reports.
     pub stderr: Tail,
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(super) table: ResourceTable,
+    /// Outgoing `wasi:http`, checked against the grant (`http.rs`).
+    pub(super) outgoing: super::http::Outgoing,
     /// Set when a memory grow was refused, to name the trap.
     pub memory_exceeded: bool,
     /// Deadline of the current call, for blocking host imports (HTTP).
@@ -388,6 +391,7 @@ impl State {
         let stderr = Tail::default();
         let wasi = grant.wasi(&stderr)?;
         Ok(State {
+            outgoing: super::http::Outgoing::new(std::sync::Arc::clone(&grant)),
             grant,
             stderr,
             wasi,

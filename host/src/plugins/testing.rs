@@ -217,3 +217,67 @@ fn componentize(
     }
     Ok(out.to_path_buf())
 }
+
+/// How long [`http_server`] waits for its requests before giving up.
+pub const SERVER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A loopback HTTP server (on `127.0.0.1`, a free port) for plugin tests: answers
+/// at most `count` requests with `200` and `body`, each connection closed after the
+/// answer, and gives up after [`SERVER_PATIENCE`], so a test never hangs on it.
+/// Returns its port and, when joined, the raw text of every request it received.
+pub fn http_server(
+    count: usize,
+    body: &'static str,
+) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().expect("local address").port();
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let handle = std::thread::spawn(move || {
+        let give_up = std::time::Instant::now() + SERVER_PATIENCE;
+        let mut seen = Vec::new();
+        while seen.len() < count && std::time::Instant::now() < give_up {
+            let mut stream = match listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                Err(_) => break,
+            };
+            let _ = stream.set_nonblocking(false);
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request);
+                let complete = text.find("\r\n\r\n").is_some_and(|end| {
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    request.len() >= end + 4 + length
+                });
+                if complete || n == 0 {
+                    break;
+                }
+            }
+            seen.push(String::from_utf8_lossy(&request).into_owned());
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+        seen
+    });
+    (port, handle)
+}

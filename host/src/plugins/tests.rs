@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::testing::{rust_component, shared_cache_dir};
+use super::testing::{http_server, rust_component, shared_cache_dir};
 use super::*;
 use crate::config::Allow;
 use crate::signals::{Dispatcher, Signal, Verdict};
@@ -282,90 +282,165 @@ fn only_granted_environment_variables_and_no_argv() {
     assert_eq!(seen["args"], json!([]));
 }
 
-/// A loopback HTTP server answering `count` requests with `body`; returns its port
-/// and the requests it received.
-fn http_server(count: usize, body: &'static str) -> (u16, std::thread::JoinHandle<Vec<String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let port = listener.local_addr().expect("addr").port();
-    let handle = std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        for _ in 0..count {
-            let Ok((mut stream, _)) = listener.accept() else {
-                break;
-            };
-            stream
-                .set_read_timeout(Some(Duration::from_secs(5)))
-                .expect("timeout");
-            let mut request = Vec::new();
-            let mut buf = [0u8; 4096];
-            loop {
-                let n = stream.read(&mut buf).unwrap_or(0);
-                request.extend_from_slice(&buf[..n]);
-                let text = String::from_utf8_lossy(&request);
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let length = text
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if request.len() >= end + 4 + length || n == 0 {
-                        break;
-                    }
-                }
-                if n == 0 {
-                    break;
-                }
-            }
-            seen.push(String::from_utf8_lossy(&request).into_owned());
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
+/// What `emit` logged (plain text, every level), and what it returned.
+fn logs_of<T>(emit: impl FnOnce() -> T) -> (String, T) {
+    #[derive(Clone, Default)]
+    struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(buf);
+            Ok(buf.len())
         }
-        seen
-    });
-    (port, handle)
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines::default();
+    let sink = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, emit);
+    let text = String::from_utf8_lossy(&lines.0.lock().expect("log buffer")).into_owned();
+    (text, out)
 }
 
 #[test]
 fn no_network_unless_the_host_is_granted() {
     let root = project();
-    let (port, server) = http_server(1, "pong");
+    let (port, server) = http_server(2, "pong");
+    // A second server, not granted: nothing may reach it.
+    let other = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    other.set_nonblocking(true).expect("non-blocking");
+    let other_port = other.local_addr().expect("addr").port();
     let mut net = probe("connect");
     net.allow.http = vec![format!("127.0.0.1:{port}")];
     let plugins = load(root.path(), vec![net]);
     let plugin = &plugins.plugins()[0];
-    // Raw sockets are closed even to an address the HTTP grant names.
-    let got = said(plugin.call(&signal("x", json!({"addr": format!("127.0.0.1:{port}")}))));
-    assert!(got.starts_with("connect failed"), "{got}");
-    let got = said(plugin.call(&signal(
-        "x",
-        json!({"probe": "http", "url": format!("http://127.0.0.1:{}/other-port", port.wrapping_add(1))}),
-    )));
-    assert!(got.contains("is not allowed"), "{got}");
-    let got = said(plugin.call(&signal(
-        "x",
-        json!({"probe": "http", "url": "http://example.com/"}),
-    )));
-    assert!(got.contains("`example.com:80` is not allowed"), "{got}");
-    let got = said(plugin.call(&signal(
-        "x",
-        json!({"probe": "http", "url": format!("http://127.0.0.1:{port}/ping")}),
-    )));
-    assert_eq!(got, "http ok: 200 pong");
-    let requests = server.join().expect("server");
+    let http = |mode: &str, url: String| {
+        said(plugin.call(&signal("x", json!({"probe": mode, "url": url}))))
+    };
+    // Raw sockets are closed, even to the address the HTTP grant names.
+    for addr in [
+        format!("127.0.0.1:{port}"),
+        format!("127.0.0.1:{other_port}"),
+    ] {
+        let got = said(plugin.call(&signal("x", json!({"addr": addr}))));
+        assert!(got.starts_with("connect failed"), "{got}");
+    }
+    // Standard wasi:http: the guest sees `HTTP-request-denied`, the log says why,
+    // with the plugin's name.
+    let (logged, got) = logs_of(|| http("http", format!("http://127.0.0.1:{other_port}/x")));
+    assert_eq!(
+        got,
+        format!(
+            "http failed: HTTP request to `127.0.0.1:{other_port}` refused: its host is not in this plugin's `allow.http`"
+        )
+    );
     assert!(
-        requests[0].starts_with("GET /ping HTTP/1.1\r\n"),
+        logged.contains("Outgoing HTTP refused: HTTP to `127.0.0.1:")
+            && logged.contains("add `127.0.0.1` to `allow.http` of plugin `probe`")
+            && logged.contains("plugin=probe"),
+        "{logged}"
+    );
+    for url in [
+        "http://example.com/",
+        "https://example.com/",
+        "https://127.0.0.1/",
+    ] {
+        let got = http("http", url.to_owned());
+        assert!(
+            got.ends_with("is not in this plugin's `allow.http`"),
+            "{url}: {got}"
+        );
+    }
+    // The host's own `http.send` import: the same check, the reason in full.
+    let got = http("host-http", "http://example.com/".to_owned());
+    assert!(
+        got.contains("HTTP to `example.com:80` is not allowed: add `example.com` to `allow.http` of plugin `probe`"),
+        "{got}"
+    );
+    let got = http("host-http", format!("http://127.0.0.1:{other_port}/"));
+    assert!(got.contains("is not allowed"), "{got}");
+    // The granted host and port, through both.
+    assert_eq!(
+        http("http", format!("http://127.0.0.1:{port}/ping?a=1")),
+        "http ok: 200 pong"
+    );
+    assert_eq!(
+        http("host-http", format!("http://127.0.0.1:{port}/legacy")),
+        "http ok: 200 pong"
+    );
+    let requests = server.join().expect("server");
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests[0].starts_with("GET /ping?a=1 HTTP/1.1\r\n"),
         "{requests:?}"
+    );
+    assert!(
+        requests[0]
+            .to_ascii_lowercase()
+            .contains(&format!("host: 127.0.0.1:{port}\r\n")),
+        "{requests:?}"
+    );
+    assert!(
+        requests[1].starts_with("GET /legacy HTTP/1.1\r\n"),
+        "{requests:?}"
+    );
+    assert!(
+        matches!(other.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "a refused request reached the server"
     );
 }
 
 #[test]
-fn notify_posts_json_to_the_granted_webhook() {
+fn a_request_never_outlives_the_call() {
+    // A server that takes the connection and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().expect("addr").port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("the granted request connects");
+        let accepted = Instant::now();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut buf = [0u8; 4096];
+        // Read the request, then wait for the host to hang up.
+        while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+        accepted.elapsed()
+    });
+    let root = project();
+    let mut slow = probe("http");
+    slow.timeout_ms = 300;
+    slow.allow.http = vec![format!("127.0.0.1:{port}")];
+    let plugins = load(root.path(), vec![slow]);
+    let start = Instant::now();
+    let result = plugins.plugins()[0].call(&signal(
+        "x",
+        json!({"url": format!("http://127.0.0.1:{port}/slow")}),
+    ));
+    let took = start.elapsed();
+    assert!(took < Duration::from_millis(1_300), "{took:?}");
+    match result {
+        // Back in the guest after the deadline: the epoch stops it.
+        Err(CallError::Timeout { limit_ms: 300, .. }) => {}
+        // Or the guest saw the request fail first.
+        Ok(Verdict::Warn(m)) if m.starts_with("http failed") => {
+            assert!(m.contains("Timeout"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let open_for = server.join().expect("server");
+    assert!(
+        open_for < Duration::from_millis(1_300),
+        "the connection outlived the call: {open_for:?}"
+    );
+}
+
+#[test]
+fn notify_posts_json_to_the_granted_webhook_over_wasi_http() {
     let root = project();
     let (port, server) = http_server(1, "ok");
     let mut notify = config("notify", &rust_component("notify"));
@@ -374,7 +449,22 @@ fn notify_posts_json_to_the_granted_webhook() {
     let url = format!("http://127.0.0.1:{port}/hook");
     let env = HashMap::from([("SQLALEMBIC_WEBHOOK_URL", url.as_str())]);
     let plugins = load_env(root.path(), vec![notify], env);
-    let result = plugins.plugins()[0].call(&Signal::new(
+    let plugin = &plugins.plugins()[0];
+    // Standard wasi:http, not the host's own `http` import.
+    let imports = &plugin.inspection.imports;
+    assert!(
+        imports
+            .iter()
+            .any(|i| i.starts_with("wasi:http/outgoing-handler@0.2")),
+        "{imports:?}"
+    );
+    assert!(
+        !imports
+            .iter()
+            .any(|i| i.starts_with("sqlalembic:plugin/http")),
+        "{imports:?}"
+    );
+    let result = plugin.call(&Signal::new(
         "command_finished",
         "migrate",
         json!({"project": "blog", "duration_ms": 3.5}),
@@ -390,7 +480,25 @@ fn notify_posts_json_to_the_granted_webhook() {
     let body: Value =
         serde_json::from_str(request.split("\r\n\r\n").nth(1).expect("body")).expect("json body");
     assert_eq!(body["text"], "blog: `migrate` finished");
+    assert_eq!(body["signal"], "command_finished");
     assert_eq!(body["payload"]["duration_ms"], 3.5);
+}
+
+#[test]
+fn notify_to_a_host_not_granted_fails_with_the_reason() {
+    let root = project();
+    let mut notify = config("notify", &rust_component("notify"));
+    notify.allow.http = vec!["hooks.example.com".into()];
+    notify.settings = json!({"url": "http://127.0.0.1:9/hook"});
+    let plugins = load(root.path(), vec![notify]);
+    let result = plugins.plugins()[0].call(&Signal::new("command_finished", "migrate", json!({})));
+    assert_eq!(
+        result,
+        Err(CallError::Returned {
+            plugin: "notify".into(),
+            message: "HTTP request to `127.0.0.1:9` refused: its host is not in this plugin's `allow.http`".into(),
+        })
+    );
 }
 
 #[test]

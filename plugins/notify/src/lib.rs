@@ -1,8 +1,11 @@
-//! `notify`: posts a JSON message about each signal to a webhook.
+//! `notify`: posts a JSON message about each signal to a webhook, over standard
+//! `wasi:http` (the SDK's `http::post_json`; the component imports
+//! `wasi:http/outgoing-handler`, not the host's own `http` interface).
 //!
 //! The URL comes from the `url` setting, or from the environment variable the
 //! `url_env` setting names (default `SQLALEMBIC_WEBHOOK_URL`); its host must be in
-//! the plugin's `allow.http` (and the variable in `allow.env`). Body:
+//! the plugin's `allow.http` (and the variable in `allow.env`): any other host is
+//! refused by the host before anything is sent. Body:
 //! `{"text": "<project>: <command> <outcome>", "signal", "command", "payload"}`.
 //! A webhook that fails or answers with a non-2xx status makes this call fail.
 //!

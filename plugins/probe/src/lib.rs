@@ -7,7 +7,8 @@
 //! `settings`, `log`, `env` (visible variables and argv), `print` (writes to
 //! stdout/stderr), `read` / `write` / `list` (the `path` setting, through WASI),
 //! `host-read` / `host-append` (the same through the host's file imports), `connect` (TCP to
-//! `addr`), `http` (GET `url`), `loop` (spins forever), `alloc` (`mb` MiB), `panic`,
+//! `addr`), `http` (GET `url` through standard `wasi:http`), `host-http` (the same
+//! through the host's `sqlalembic:plugin/http` import), `loop` (spins forever), `alloc` (`mb` MiB), `panic`,
 //! `error`, `deny`. Not a first-party plugin to deploy: a test fixture.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,7 +96,7 @@ impl Handler for Probe {
                     Err(e) => format!("connect failed: {e}"),
                 }
             }
-            "http" => {
+            "http" | "host-http" => {
                 let url = setting(&payload, "url").unwrap_or_default();
                 let request = http::Request {
                     method: "GET".to_owned(),
@@ -103,7 +104,12 @@ impl Handler for Probe {
                     headers: Vec::new(),
                     body: Vec::new(),
                 };
-                match http::send(&request) {
+                let sent = if mode == "http" {
+                    http::send(&request)
+                } else {
+                    http::send_via_host(&request)
+                };
+                match sent {
                     Ok(r) => format!("http ok: {} {}", r.status, String::from_utf8_lossy(&r.body)),
                     Err(e) => format!("http failed: {e}"),
                 }
