@@ -1044,3 +1044,25 @@ fn branches_and_history_ranges() {
     run.success();
     assert!(run.stdout.contains("Parent: "), "{run:#?}");
 }
+
+#[test]
+fn json_errors_carry_the_diagnostics() {
+    let p = project();
+    p.write(
+        "migrations/versions/aaaaaaaaaaaa_x.toml",
+        "revision = \"aaaaaaaaaaaa\"\n\n[[upgrade]]\nop = \"add_colum\"\n",
+    );
+    let run = p.run(&["--format", "json", "migrate"]);
+    run.code(2);
+    let doc = run.json();
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["line"], 4, "{doc}");
+    assert!(
+        d["path"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("aaaaaaaaaaaa_x.toml"),
+        "{doc}"
+    );
+    assert!(d["hints"].to_string().contains("add_column"), "{doc}");
+}

@@ -43,6 +43,9 @@ pub struct Failure {
     pub exit: Exit,
     pub error: anyhow::Error,
     pub hints: Vec<String>,
+    /// Problems in user files behind the failure, printed before it (and listed in
+    /// the JSON error document).
+    pub diagnostics: Vec<crate::diagnostic::Diagnostic>,
 }
 
 impl Failure {
@@ -51,6 +54,7 @@ impl Failure {
             exit,
             error: error.into(),
             hints: Vec::new(),
+            diagnostics: Vec::new(),
         }
     }
 
@@ -60,6 +64,14 @@ impl Failure {
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
+        self
+    }
+
+    pub fn with_diagnostics(
+        mut self,
+        diagnostics: impl IntoIterator<Item = crate::diagnostic::Diagnostic>,
+    ) -> Self {
+        self.diagnostics.extend(diagnostics);
         self
     }
 }
@@ -161,7 +173,11 @@ fn report_failure(printer: &Printer, failure: &Failure) {
             "error": text,
             "exit_code": failure.exit as i32,
             "hints": failure.hints,
+            "diagnostics": failure.diagnostics,
         }));
+    }
+    for d in &failure.diagnostics {
+        printer.diagnostic(d);
     }
     printer.error(text, &failure.hints);
 }

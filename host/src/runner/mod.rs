@@ -43,12 +43,13 @@ pub enum Error {
     File(#[from] FileError),
     #[error("Revision {revision} is not in the versions folder")]
     MissingFile { revision: String },
-    #[error("Cannot render `{op}` of revision {revision}: {source}")]
+    // The dialect's reason is part of the message, not a `source`: printing the chain
+    // would repeat it.
+    #[error("Cannot render `{op}` of revision {revision}: {cause}")]
     Render {
         revision: String,
         op: String,
-        #[source]
-        source: Box<DialectError>,
+        cause: Box<DialectError>,
     },
     #[error(
         "{direction} of revision {revision} failed; {}{}\n  statement: {statement}\n  database: {message}",
@@ -259,7 +260,7 @@ impl<'a> Runner<'a> {
             tables::TableError::Dialect(source) => Error::Render {
                 revision: "-".to_owned(),
                 op: format!("create table {HISTORY_TABLE}"),
-                source: Box::new(source),
+                cause: Box::new(source),
             },
         })
     }
@@ -431,7 +432,7 @@ impl<'a> Runner<'a> {
                 .map_err(|source| Error::Render {
                     revision: step.revision.clone(),
                     op: op.describe(),
-                    source: Box::new(source),
+                    cause: Box::new(source),
                 })?;
             for stmt in &statements {
                 if !stmt.transactional && self.conn.backend() == Backend::Postgres {
@@ -697,7 +698,7 @@ pub fn render_script(
                 .map_err(|source| Error::Render {
                     revision: step.revision.clone(),
                     op: op.describe(),
-                    source: Box::new(source),
+                    cause: Box::new(source),
                 })?;
             for stmt in statements {
                 out.push_str(stmt.sql.trim_end_matches(';'));

@@ -207,7 +207,7 @@ pub fn check(
     };
     let desired = filtered(desired, &project);
     let dialect = dialect::for_backend(project.backend()?);
-    let pending = pending_ops(ctx, &project)?;
+    let pending = pending_ops(&project)?;
     let (_, actual) = block_on(database(&project, &desired, Some(&pending)))??;
     let changes = compute(&desired, &actual, dialect.as_ref(), &diff_options(&project))?;
     let operations: Vec<String> = changes.upgrade.iter().map(Op::describe).collect();
@@ -321,11 +321,9 @@ fn models(ctx: &Context<'_>, run: &CommandRun, required: bool) -> Result<Option<
         }
         Err(discovery::Error::Empty { .. }) if !required => Ok(None),
         Err(e) => {
-            for diag in e.diagnostics() {
-                ctx.printer.diagnostic(diag);
-            }
+            let diagnostics = e.diagnostics().to_vec();
             let empty = matches!(e, discovery::Error::Empty { .. });
-            let failure = Failure::new(Exit::Usage, e);
+            let failure = Failure::new(Exit::Usage, e).with_diagnostics(diagnostics);
             Err(if empty {
                 failure
                     .hint("Check `MODEL_DISCOVERY_PATHS` and `EXCLUDE_PATHS` (`sqlalembic config` shows them)")
@@ -459,7 +457,7 @@ fn replay_pending(schema: &mut Schema, pending: Option<&[Op]>) {
 }
 
 /// The upgrade ops of the revisions not applied yet, in order.
-fn pending_ops(ctx: &Context<'_>, project: &Project<'_>) -> Result<Vec<Op>, Failure> {
+fn pending_ops(project: &Project<'_>) -> Result<Vec<Op>, Failure> {
     if project.scripts.is_empty() {
         return Ok(Vec::new());
     }
@@ -479,8 +477,8 @@ fn pending_ops(ctx: &Context<'_>, project: &Project<'_>) -> Result<Vec<Op>, Fail
             continue;
         };
         let (_, body) = file::read_full(&header.path).map_err(|e| {
-            ctx.printer.diagnostic(&e.diagnostic());
             Failure::usage(format!("Revision {} cannot be read", step.revision))
+                .with_diagnostics([e.diagnostic()])
         })?;
         ops.extend(body.upgrade);
     }

@@ -67,9 +67,6 @@ pub fn run(
             Ok(Outcome::with(json!({ "tables": names.len() })))
         }
         Err(e) => {
-            for diag in e.diagnostics() {
-                ctx.printer.diagnostic(diag);
-            }
             let mut message = e.to_string();
             if let Some(first) = e
                 .diagnostics()
@@ -83,7 +80,7 @@ pub fn run(
                         .map_or(first.message.clone(), |l| format!("{l}: {}", first.message))
                 ));
             }
-            let failure = Failure::usage(message);
+            let failure = Failure::usage(message).with_diagnostics(e.diagnostics().to_vec());
             Err(match e {
                 discovery::Error::Empty { .. } => failure
                     .hint("Check `MODEL_DISCOVERY_PATHS` and `EXCLUDE_PATHS` (`sqlalembic config` shows them)")

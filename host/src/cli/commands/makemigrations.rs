@@ -263,8 +263,8 @@ pub fn squash(
             .file(id)
             .ok_or_else(|| Failure::usage(format!("Revision {id} has no file")))?;
         let (_, body) = file::read_full(&header.path).map_err(|e| {
-            ctx.printer.diagnostic(&e.diagnostic());
             Failure::usage(format!("Revision {id} cannot be read"))
+                .with_diagnostics([e.diagnostic()])
         })?;
         upgrade.extend(body.upgrade);
         downgrade_parts.push(body.downgrade);

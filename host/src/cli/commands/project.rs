@@ -107,6 +107,12 @@ pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Failure>
 
 /// Exit 3 for database trouble, 2 for everything about the user's input.
 pub fn runner_failure(e: runner::Error) -> Failure {
+    if let runner::Error::File(f) = &e {
+        // The diagnostic carries the location and hints; the error line says what it
+        // means for the run.
+        return Failure::usage("A revision file cannot be read; nothing was run")
+            .with_diagnostics([f.diagnostic()]);
+    }
     let exit = if e.is_database() {
         Exit::Database
     } else {
@@ -136,7 +142,6 @@ fn runner_hints(e: &runner::Error) -> Vec<String> {
         runner::Error::Statement { .. } => vec![
             "Fix the revision file and run the command again; nothing of the failed revision was kept".to_owned(),
         ],
-        runner::Error::File(f) => f.hints(),
         runner::Error::Graph(_) => {
             vec!["`sqlalembic heads` and `sqlalembic history` list the revisions".to_owned()]
         }
@@ -151,16 +156,12 @@ fn load_failure(ctx: &Context<'_>, e: LoadError, dir: &std::path::Path) -> Failu
             relative(ctx, dir)
         ))
         .hint("Run `sqlalembic startproject` to create a project, or set MIGRATION_DIR / MIGRATION_VERSIONS_PATH"),
-        LoadError::Files(errors) => {
-            for err in &errors {
-                ctx.printer.diagnostic(&err.diagnostic());
-            }
-            Failure::usage(format!(
-                "{} revision file{} cannot be read; nothing was run",
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" }
-            ))
-        }
+        LoadError::Files(errors) => Failure::usage(format!(
+            "{} revision file{} cannot be read; nothing was run",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        ))
+        .with_diagnostics(errors.iter().map(|e| e.diagnostic())),
         LoadError::Graph(g) => Failure::usage(g)
             .hint("Fix the `down_revision` / `depends_on` lines named above; nothing was run"),
     }

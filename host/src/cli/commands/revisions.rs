@@ -331,8 +331,8 @@ pub fn show(
             Failure::usage(format!("Revision {id} has no file in the versions folder"))
         })?;
         let (_, body) = crate::revision::file::read_full(&file.path).map_err(|e| {
-            ctx.printer.diagnostic(&e.diagnostic());
             Failure::usage(format!("Revision {id} cannot be read"))
+                .with_diagnostics([e.diagnostic()])
         })?;
         let rendered = if sql {
             Some(super::migrate::render_revision_sql(&project, id, dialect)?)
