@@ -1066,3 +1066,52 @@ fn json_errors_carry_the_diagnostics() {
     );
     assert!(d["hints"].to_string().contains("add_column"), "{doc}");
 }
+
+#[test]
+fn validate_reports_an_applied_revision_whose_file_vanished() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    let b = rev(&p, B, Some(A), POSTS);
+    p.run(&["migrate"]).success();
+    std::fs::remove_file(b).expect("rm");
+    let run = p.run(&["validate"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains(B) && run.stdout.contains("no revision file"),
+        "{run:#?}"
+    );
+    let run = p.run(&["status", "--format", "json"]);
+    run.success();
+    assert!(
+        run.json()["problems"]
+            .to_string()
+            .contains("unknown-revision"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn clean_removes_caches_and_nothing_else() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    p.run(&["migrate"]).success();
+    p.write(".sqlalembic/cache/discovery/x.json", "{}");
+    p.write(".sqlalembic/state.json", "{}");
+    p.run(&["clean", "--cache-only"]).success();
+    assert!(!p.path().join(".sqlalembic/cache").exists());
+    assert!(p.path().join(".sqlalembic/state.json").exists());
+    p.run(&["clean"]).success();
+    assert!(!p.path().join(".sqlalembic").exists());
+    assert!(
+        p.path().join("app.db").exists(),
+        "the database is never touched"
+    );
+    assert!(
+        p.path()
+            .join(format!("migrations/versions/{A}_rev.toml"))
+            .exists()
+    );
+    let run = p.run(&["clean"]);
+    run.success();
+    assert!(run.stdout.contains("Nothing to clean"), "{run:#?}");
+}
