@@ -1,8 +1,19 @@
-//! Write a sqlalembic signal handler in a few lines of Rust.
+//! Write sqlalembic plugins in Rust: signal handlers, discovery backends and SQL
+//! dialects.
 //!
-//! A plugin is a WebAssembly component of the `signal-handler` world of the WIT
-//! package `sqlalembic:plugin@0.1.0` (the `wit/` folder of the repository). This crate
-//! generates the bindings once and hides them behind a trait and a macro:
+//! A plugin is a WebAssembly component of one world of the WIT package
+//! `sqlalembic:plugin@0.1.1` (the `wit/` folder of the repository):
+//!
+//! - `signal-handler`: [`Handler`] + [`export_handler!`] (this page);
+//! - `discovery-backend`: [`discovery::Backend`] + [`export_discovery_backend!`]
+//!   (reads model files of its own kind, returns tables; worked example:
+//!   `plugins/prisma-discovery`);
+//! - `dialect`: [`dialect::Dialect`] + [`export_dialect!`] (renders operations to
+//!   SQL; worked example: `plugins/pg-online`).
+//!
+//! [`schema`] holds the IR types both of the last two use, with constructors, and
+//! [`sql`] quoting and statement splitting. This crate generates the bindings once
+//! and hides them behind a trait and a macro per world. A signal handler:
 //!
 //! ```ignore
 //! use sqlalembic_plugin::{Handler, Signal, Verdict, log};
@@ -28,6 +39,11 @@
 //! for the `allow.env` variables, standard `wasi:http` ([`http::send`], or any
 //! `wasi:http` client) for the `allow.http` hosts. Nothing else is there: no argv,
 //! no stdout (log through [`log`]), no other files, no sockets.
+
+pub mod dialect;
+pub mod discovery;
+pub mod schema;
+pub mod sql;
 
 /// The generated bindings (`wit-bindgen`); use the re-exports below instead.
 #[doc(hidden)]

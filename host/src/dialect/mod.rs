@@ -110,11 +110,15 @@ pub enum DialectError {
         column: String,
         what: &'static str,
     },
+    /// A dialect plugin failed or returned something unusable; `message` names it.
+    #[error("{message}")]
+    Plugin { plugin: String, message: String },
 }
 
 /// A SQL dialect: type mapping, quoting and op rendering for one database family.
 ///
-/// The three built-in dialects implement it; a WebAssembly dialect plugin will too.
+/// The three built-in dialects implement it, and so does a WebAssembly dialect
+/// plugin (`crate::plugins::WasmDialect`).
 pub trait Dialect: Send + Sync {
     /// The name used in `sql` op variants and messages: `sqlite`, `postgresql`, `mysql`.
     fn name(&self) -> &str;

@@ -16,6 +16,7 @@ use wasmtime::{Config, Engine};
 
 use super::Error;
 use super::bindings::SignalHandler;
+use super::bindings::discovery_backend::sqlalembic::plugin::project;
 use super::sandbox::State;
 
 /// How often the epoch advances; a call's deadline is counted in ticks.
@@ -30,7 +31,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// An engine with epoch interruption and the linker for the `signal-handler` world.
+    /// An engine with epoch interruption and the linker for every world.
     pub fn new() -> Result<Runtime, Error> {
         let engine_error = |e: wasmtime::Error| Error::Engine {
             message: format!("{e:#}"),
@@ -45,6 +46,10 @@ impl Runtime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(engine_error)?;
         SignalHandler::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
             .map_err(engine_error)?;
+        // The other worlds import `host` (defined above), type-only interfaces (no
+        // definition needed) and, for discovery backends, `project`.
+        project::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
+            .map_err(engine_error)?;
         start_epoch_clock(&engine)?;
         let fingerprint = fingerprint(&engine);
         Ok(Runtime {
@@ -52,6 +57,21 @@ impl Runtime {
             linker: Arc::new(linker),
             fingerprint,
         })
+    }
+
+    /// One runtime for the whole process (the dialect and discovery components of
+    /// a run, and of a test suite, share its engine and epoch clock).
+    pub fn shared() -> Result<Runtime, Error> {
+        static SHARED: std::sync::OnceLock<Result<Runtime, String>> = std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                Runtime::new().map_err(|e| match e {
+                    Error::Engine { message } => message,
+                    other => other.to_string(),
+                })
+            })
+            .clone()
+            .map_err(|message| Error::Engine { message })
     }
 
     /// 16 hex digits naming this engine's artifact compatibility (wasmtime version,

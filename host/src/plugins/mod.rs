@@ -18,10 +18,13 @@
 
 mod bindings;
 mod cache;
+mod component;
 mod convert;
+mod dialect;
 mod engine;
 mod handler;
 mod http;
+pub mod project;
 mod sandbox;
 #[doc(hidden)]
 pub mod testing;
@@ -33,6 +36,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Serialize;
 
 pub use cache::{CACHE_ENV, CacheState, Stored, cache_dir, clear_cache};
+pub use component::{Limits, Spec};
+pub use convert::Malformed;
+pub use dialect::{DEFAULT_LIMITS as DIALECT_LIMITS, WasmDialect, context as dialect_context};
 pub use handler::{Abort, CallError, Plugin};
 pub use sandbox::{Folder, Grant};
 
@@ -43,7 +49,7 @@ use cache::Cache;
 use engine::Runtime;
 
 /// The WIT package and world every signal-handler plugin is built for.
-pub const WORLD: &str = "sqlalembic:plugin/signal-handler@0.1.0";
+pub const WORLD: &str = "sqlalembic:plugin/signal-handler@0.1.1";
 
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +76,14 @@ pub enum Error {
     },
     #[error("Cannot set up the WebAssembly engine: {message}")]
     Engine { message: String },
+    #[error("`{}` is not a `{world}` component: {message}", path.display())]
+    NotWorld {
+        path: PathBuf,
+        world: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    Call(#[from] CallError),
 }
 
 impl Error {
@@ -97,7 +111,16 @@ impl Error {
                 path: rel(path),
                 source,
             },
-            other @ (Error::Grant { .. } | Error::Engine { .. }) => other,
+            Error::NotWorld {
+                path,
+                world,
+                message,
+            } => Error::NotWorld {
+                path: rel(path),
+                world,
+                message,
+            },
+            other @ (Error::Grant { .. } | Error::Engine { .. } | Error::Call(_)) => other,
         }
     }
 }
@@ -200,11 +223,92 @@ pub fn status(configs: &[PluginConfig], options: &LoadOptions<'_>) -> Result<Vec
 }
 
 /// Loads every `[[plugins]]` entry of `settings` from the project's own cache.
+///
+/// An entry whose `path` is the dialect plugin of `DB_ENGINE` or a `wasm:` discovery
+/// backend is that component's configuration (`timeout_ms`, `memory_mb`,
+/// `settings`), not a signal handler: it is left out here.
 pub fn load(settings: &Settings) -> Result<Plugins, Error> {
-    load_with(
-        &settings.plugins,
-        &LoadOptions::for_project(&settings.project_root),
-    )
+    let handlers: Vec<PluginConfig> = settings
+        .plugins
+        .iter()
+        .filter(|c| !configures_component(settings, c))
+        .cloned()
+        .collect();
+    load_with(&handlers, &LoadOptions::for_project(&settings.project_root))
+}
+
+/// The component paths (relative to the project root, as written) that are not
+/// signal handlers: the `wasm:` engine and the `wasm:` discovery backends.
+pub fn component_paths(settings: &Settings) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    if let crate::config::Engine::Wasm(path) = settings.engine() {
+        paths.push(path.clone());
+    }
+    for backend in &settings.discovery.backends {
+        if let Some(path) = wasm_backend_path(backend) {
+            paths.push(path);
+        }
+    }
+    paths
+}
+
+/// The component of a `wasm:<path>` discovery backend entry.
+pub fn wasm_backend_path(entry: &str) -> Option<PathBuf> {
+    let entry = entry.trim();
+    let (prefix, path) = entry.split_at_checked(5)?;
+    (prefix.eq_ignore_ascii_case("wasm:") && !path.trim().is_empty())
+        .then(|| PathBuf::from(path.trim()))
+}
+
+/// `a/./b` and `a/b` are one path.
+fn same_path(a: &Path, b: &Path) -> bool {
+    let parts = |p: &Path| -> Vec<std::ffi::OsString> {
+        p.components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .map(|c| c.as_os_str().to_os_string())
+            .collect()
+    };
+    parts(a) == parts(b)
+}
+
+fn configures_component(settings: &Settings, config: &PluginConfig) -> bool {
+    component_paths(settings)
+        .iter()
+        .any(|p| same_path(p, &config.path))
+}
+
+/// How to load the component at `path` (relative to the project root): its
+/// `[[plugins]]` entry, if one has this path, gives its name, limits and settings;
+/// else it is named after its file and gets `defaults`.
+pub fn component_spec(settings: &Settings, path: &Path, defaults: Limits) -> Spec {
+    let root = &settings.project_root;
+    let entry = settings.plugins.iter().find(|c| same_path(&c.path, path));
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    Spec {
+        name: entry.map_or(stem, |e| e.name.clone()),
+        path: root.join(path),
+        limits: entry.map_or(defaults, |e| Limits {
+            timeout: std::time::Duration::from_millis(e.timeout_ms),
+            memory_mb: e.memory_mb,
+        }),
+        settings: entry.map_or_else(|| serde_json::json!({}), |e| e.settings.clone()),
+        cache_dir: cache_dir(root),
+    }
+}
+
+/// The dialect plugin `DB_ENGINE = "wasm:<path>"` names, loaded (`None` for a
+/// built-in engine). Errors name the file relative to the project root.
+pub fn load_dialect(settings: &Settings) -> Result<Option<WasmDialect>, Error> {
+    let crate::config::Engine::Wasm(path) = settings.engine() else {
+        return Ok(None);
+    };
+    let spec = component_spec(settings, path, DIALECT_LIMITS);
+    WasmDialect::load(&spec)
+        .map(Some)
+        .map_err(|e| e.relative_to(&settings.project_root))
 }
 
 /// Loads `configs`: each is hashed, compiled (or taken from the cache), checked
@@ -259,19 +363,13 @@ fn load_one(
     check_header(&path)?;
     let hashed = cache.hash(&path)?;
     let (component, cache_state) = cache.load(runtime, &path, &hashed.sha256)?;
-    let pre = runtime.linker.instantiate_pre(&component).map_err(|e| {
-        let built_for = inspect(runtime, &component).version;
-        let message = match built_for {
-            Some(v) if !v.starts_with("0.1.") => format!(
-                "it was built for `sqlalembic:plugin@{v}`, this sqlalembic speaks `0.1.x` ({e:#})"
-            ),
-            _ => format!("{e:#}"),
-        };
-        Error::WrongWorld {
+    let pre = runtime
+        .linker
+        .instantiate_pre(&component)
+        .map_err(|e| Error::WrongWorld {
             path: path.clone(),
-            message,
-        }
-    })?;
+            message: version_hint(runtime, &component, &e),
+        })?;
     let pre = SignalHandlerPre::new(pre).map_err(|e| Error::MissingExport {
         path: path.clone(),
         message: format!("{e:#}"),
@@ -293,6 +391,21 @@ fn load_one(
 /// The component file of `config`, absolute.
 pub fn component_path(config: &PluginConfig, project_root: &Path) -> PathBuf {
     project_root.join(&config.path)
+}
+
+/// Why a component does not link, naming the WIT version it was built for when
+/// that is not ours.
+fn version_hint(
+    runtime: &Runtime,
+    component: &wasmtime::component::Component,
+    error: &wasmtime::Error,
+) -> String {
+    match inspect(runtime, component).version {
+        Some(v) if !v.starts_with("0.1.") => format!(
+            "it was built for `sqlalembic:plugin@{v}`, this sqlalembic speaks `0.1.x` ({error:#})"
+        ),
+        _ => format!("{error:#}"),
+    }
 }
 
 /// Refuses missing files and core modules before compiling anything.

@@ -16,7 +16,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::Error;
+use super::bindings::discovery_backend::sqlalembic::plugin::project;
 use super::bindings::sqlalembic::plugin::{host, http, types};
+use super::project::ProjectFiles;
 use crate::config::{OnError, PluginConfig};
 
 /// Mebibyte.
@@ -384,6 +386,9 @@ pub struct State {
     pub memory_exceeded: bool,
     /// Deadline of the current call, for blocking host imports (HTTP).
     pub deadline: Instant,
+    /// What a discovery component may list and read (`project`); `None` for the
+    /// other worlds, whose `project` calls are refused.
+    pub project: Option<ProjectFiles>,
 }
 
 impl State {
@@ -398,6 +403,7 @@ impl State {
             table: ResourceTable::new(),
             memory_exceeded: false,
             deadline: Instant::now(),
+            project: None,
         })
     }
 }
@@ -517,6 +523,31 @@ impl State {
         let dir = cap_std::fs::Dir::open_ambient_dir(&folder.host, cap_std::ambient_authority())
             .map_err(|e| format!("Cannot open folder `{}`: {e}", folder.guest))?;
         Ok((dir, inside))
+    }
+}
+
+impl project::Host for State {
+    fn list_files(&mut self, pattern: String) -> Result<Vec<String>, String> {
+        match &mut self.project {
+            Some(files) => files.list(&pattern),
+            None => Err(self.no_project()),
+        }
+    }
+
+    fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
+        match &mut self.project {
+            Some(files) => files.read(&path),
+            None => Err(self.no_project()),
+        }
+    }
+}
+
+impl State {
+    fn no_project(&self) -> String {
+        format!(
+            "Plugin `{}` sees no project files: only a discovery backend does",
+            self.grant.plugin
+        )
     }
 }
 

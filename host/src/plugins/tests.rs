@@ -699,6 +699,22 @@ fn load_errors_say_what_is_wrong() {
 }
 
 #[test]
+fn handlers_built_against_the_first_wit_version_still_load() {
+    assert_eq!(WORLD, "sqlalembic:plugin/signal-handler@0.1.1");
+    let root = project();
+    let plugins = load(
+        root.path(),
+        vec![config("old", &rust_component("fixture_handler_v010"))],
+    );
+    let plugin = &plugins.plugins()[0];
+    assert_eq!(plugin.inspection.version.as_deref(), Some("0.1.0"));
+    assert_eq!(
+        said(plugin.call(&signal("command_finished", json!({})))),
+        "0.1.0 saw command_finished"
+    );
+}
+
+#[test]
 fn components_of_another_world_or_version_are_refused_in_plain_words() {
     let root = project();
     let configs = vec![
@@ -730,7 +746,7 @@ fn components_of_another_world_or_version_are_refused_in_plain_words() {
     );
     let text = failures[1].error.to_string();
     assert!(
-        text.contains("is not a `sqlalembic:plugin/signal-handler@0.1.0` component")
+        text.contains(&format!("is not a `{WORLD}` component"))
             && text.contains(
                 "it was built for `sqlalembic:plugin@0.9.0`, this sqlalembic speaks `0.1.x`"
             ),
