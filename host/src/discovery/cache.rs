@@ -2,11 +2,18 @@
 //!
 //! Input: the walked files and the request. Output: the sha256 of every input file
 //! (re-read only when its size or modification time changed, or when that time is too
-//! recent to be trusted), a key over all of them plus the tool version and the
-//! backends, and the successful discovery stored under that key. Any edit to any input
-//! file changes the key, so nothing that depends on it is ever served stale; a result
-//! with errors is never stored; an entry that does not parse or whose checksum does
-//! not match is ignored and rebuilt.
+//! recent to be trusted), and two levels of results:
+//!
+//! - the whole discovery under a key over every input file plus the tool version, the
+//!   backends and their options: an unchanged project is one file read;
+//! - per model module of the `sqlalchemy` backend, its [`UnitOutput`], valid while the
+//!   sha256 of the module and of every module it read (imports, bases, mixins, enums,
+//!   constants, helpers) is unchanged and the options and the set of Python files are
+//!   the same: after an edit only the edited module and the modules that read it are
+//!   evaluated again.
+//!
+//! Nothing from a failed discovery is stored; an entry that does not parse or whose
+//! checksum does not match is ignored and rebuilt.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::python::UnitOutput;
 use super::{Request, SourceLocation};
 use crate::schema::Table;
 
@@ -143,7 +151,7 @@ pub fn store(
         for e in entries.flatten() {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            if name.ends_with(".json") && name != "manifest.json" {
+            if name.ends_with(".json") && name != "manifest.json" && name != UNITS {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -158,6 +166,64 @@ pub fn store(
     bytes.push(b'\n');
     bytes.extend_from_slice(&body);
     write_atomic(&dir.join(format!("{key}.json")), &bytes)
+}
+
+const UNITS: &str = "units.json";
+
+/// A model module's cached unit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnitEntry {
+    /// [`unit_context`] when it was evaluated.
+    pub context: String,
+    /// `(relative path, sha256)` of every module it read, itself included.
+    pub deps: Vec<(String, String)>,
+    pub output: UnitOutput,
+}
+
+/// What every unit also depends on: tool version, backend, discovery options, and the
+/// set of Python files (adding or removing one can change how imports resolve).
+pub fn unit_context(req: &Request, python_files: &[String]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"sqlalembic-discovery-unit-v1\0");
+    h.update(crate::VERSION.as_bytes());
+    h.update(b"\0backend\0sqlalchemy");
+    for p in &req.paths {
+        h.update(b"\0path\0");
+        h.update(p.to_string_lossy().as_bytes());
+    }
+    for e in &req.exclude {
+        h.update(b"\0exclude\0");
+        h.update(e.as_bytes());
+    }
+    for f in python_files {
+        h.update(b"\0file\0");
+        h.update(f.as_bytes());
+    }
+    hex(&h.finalize())
+}
+
+/// The cached units by relative path; missing or damaged means none.
+pub fn load_units(project_root: &Path) -> HashMap<String, UnitEntry> {
+    std::fs::read(dir(project_root).join(UNITS))
+        .ok()
+        .and_then(|bytes| {
+            let newline = bytes.iter().position(|&b| b == b'\n')?;
+            let (sum, body) = (&bytes[..newline], &bytes[newline + 1..]);
+            if sum != sha256(body).as_bytes() {
+                return None;
+            }
+            serde_json::from_slice(body).ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Stores the units (replacing the previous ones), checksummed like results.
+pub fn store_units(project_root: &Path, units: &HashMap<String, UnitEntry>) -> std::io::Result<()> {
+    let body = serde_json::to_vec(units).map_err(std::io::Error::other)?;
+    let mut bytes = sha256(&body).into_bytes();
+    bytes.push(b'\n');
+    bytes.extend_from_slice(&body);
+    write_atomic(&dir(project_root).join(UNITS), &bytes)
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -142,6 +142,11 @@ pub struct Stats {
     pub candidates: usize,
     /// Served from the cache.
     pub cached: bool,
+    /// Model modules of the `sqlalchemy` backend evaluated in this run.
+    pub modules_evaluated: usize,
+    /// Model modules of the `sqlalchemy` backend served from the cache (all of them
+    /// when the whole result was).
+    pub modules_cached: usize,
     pub elapsed_ms: u128,
 }
 
@@ -231,6 +236,8 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
         files: loaded.len(),
         candidates: loaded.iter().filter(|l| l.candidate).count(),
         cached: false,
+        modules_evaluated: 0,
+        modules_cached: 0,
         elapsed_ms: 0,
     };
     let fingerprints: Vec<(String, String)> = loaded
@@ -264,6 +271,12 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
         && let Some(stored) = cache::load(&req.project_root, &key)
     {
         stats.cached = true;
+        if req.backends.contains(&Backend::SqlAlchemy) {
+            stats.modules_cached = loaded
+                .iter()
+                .filter(|l| l.file.kind == FileKind::Python && l.candidate)
+                .count();
+        }
         stats.elapsed_ms = started.elapsed().as_millis();
         let discovery = Discovery {
             schema: Schema {
@@ -276,10 +289,13 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
         return finish(req, discovery);
     }
     let mut found: Vec<(Table, SourceLocation)> = Vec::new();
+    // Units to store when discovery succeeds: `Some` when any changed.
+    let mut units_to_store: Option<HashMap<String, cache::UnitEntry>> = None;
     for backend in &req.backends {
         match backend {
             Backend::SqlAlchemy => {
                 let mut inputs = Vec::new();
+                let mut python_files = Vec::new();
                 for l in &loaded {
                     if l.file.kind != FileKind::Python {
                         continue;
@@ -287,6 +303,7 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
                     if let Some(p) = &l.problem {
                         diagnostics.push(p.clone());
                     }
+                    python_files.push(rel_key(&l.file));
                     inputs.push(python::Input {
                         path: l.file.path.clone(),
                         rel: l.file.rel.clone(),
@@ -294,9 +311,10 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
                         text: l.text.clone(),
                     });
                 }
-                let (tables, diags) = python::discover(inputs);
-                diagnostics.extend(diags);
-                found.extend(tables.into_iter().map(|f| (f.table, f.source)));
+                let units = python_units(req, &loaded, &python_files, inputs, &mut stats);
+                diagnostics.extend(units.diagnostics);
+                found.extend(units.found.into_iter().map(|f| (f.table, f.source)));
+                units_to_store = units.store;
             }
             Backend::SqlAlchemyImport => {
                 let modules: Vec<import::Module> = loaded
@@ -372,6 +390,9 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
     let discovery = finish(req, discovery)?;
     // Only a clean result is stored: an error, even a warning, is shown again next time.
     if req.use_cache && discovery.diagnostics.is_empty() {
+        if let Some(units) = &units_to_store {
+            let _ = cache::store_units(&req.project_root, units);
+        }
         let _ = cache::store(
             &req.project_root,
             &key,
@@ -383,7 +404,100 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
 }
 
 fn rel_key(f: &WalkedFile) -> String {
-    f.rel.to_string_lossy().replace('\\', "/")
+    path_key(&f.rel)
+}
+
+fn path_key(rel: &std::path::Path) -> String {
+    rel.to_string_lossy().replace('\\', "/")
+}
+
+/// The `sqlalchemy` backend's result, with the units to cache.
+struct PythonUnits {
+    found: Vec<python::Found>,
+    diagnostics: Vec<Diagnostic>,
+    /// Every unit to store when discovery succeeds; `None` when the stored ones are
+    /// still exactly right (or the cache is off).
+    store: Option<HashMap<String, cache::UnitEntry>>,
+}
+
+/// Runs the `sqlalchemy` backend, reusing every cached unit whose inputs are unchanged.
+fn python_units(
+    req: &Request,
+    loaded: &[Loaded],
+    python_files: &[String],
+    inputs: Vec<python::Input>,
+    stats: &mut Stats,
+) -> PythonUnits {
+    let context = cache::unit_context(req, python_files);
+    let shas: HashMap<String, &str> = loaded
+        .iter()
+        .filter(|l| l.file.kind == FileKind::Python && l.problem.is_none())
+        .map(|l| (rel_key(&l.file), l.sha256.as_str()))
+        .collect();
+    let mut stored = if req.use_cache {
+        cache::load_units(&req.project_root)
+    } else {
+        HashMap::new()
+    };
+    let stored_count = stored.len();
+    let mut kept_deps: HashMap<PathBuf, Vec<(String, String)>> = HashMap::new();
+    let mut reused = HashMap::new();
+    for l in loaded {
+        if l.file.kind != FileKind::Python || !l.candidate || l.problem.is_some() {
+            continue;
+        }
+        let Some(entry) = stored.remove(&rel_key(&l.file)) else {
+            continue;
+        };
+        let fresh = entry.context == context
+            && entry
+                .deps
+                .iter()
+                .all(|(rel, sha)| shas.get(rel).is_some_and(|s| *s == sha));
+        if fresh {
+            kept_deps.insert(l.file.rel.clone(), entry.deps);
+            reused.insert(l.file.rel.clone(), entry.output);
+        }
+    }
+    let outcome = python::discover(inputs, reused);
+    stats.modules_cached = outcome.units.iter().filter(|u| u.deps.is_none()).count();
+    stats.modules_evaluated = outcome.units.len() - stats.modules_cached;
+    let changed = stats.modules_evaluated > 0 || kept_deps.len() != stored_count;
+    let store = (req.use_cache && changed).then(|| {
+        let mut out = HashMap::new();
+        for u in outcome.units {
+            // A unit with diagnostics is evaluated again next time.
+            if !u.output.diagnostics.is_empty() {
+                continue;
+            }
+            let deps = match u.deps {
+                None => kept_deps.remove(&u.rel),
+                Some(deps) => deps
+                    .iter()
+                    .map(|d| {
+                        let key = path_key(d);
+                        shas.get(&key).map(|s| (key, (*s).to_owned()))
+                    })
+                    .collect(),
+            };
+            if let Some(deps) = deps {
+                out.insert(
+                    path_key(&u.rel),
+                    cache::UnitEntry {
+                        context: context.clone(),
+                        deps,
+                        output: u.output,
+                    },
+                );
+            }
+        }
+        out
+    });
+    PythonUnits {
+        found: outcome.found,
+        diagnostics: outcome.diagnostics,
+        store,
+    }
 }
 
 /// Applies the never-partial rules.

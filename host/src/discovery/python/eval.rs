@@ -245,6 +245,8 @@ pub struct Evaluator<'p> {
     scopes: RefCell<HashMap<usize, Rc<Scope<'p>>>>,
     memo: RefCell<HashMap<(usize, String), Value<'p>>>,
     depth: Cell<u32>,
+    /// Every module whose statements were read: what the results depend on.
+    touched: RefCell<std::collections::BTreeSet<usize>>,
 }
 
 const MAX_DEPTH: u32 = 48;
@@ -256,11 +258,18 @@ impl<'p> Evaluator<'p> {
             scopes: RefCell::new(HashMap::new()),
             memo: RefCell::new(HashMap::new()),
             depth: Cell::new(0),
+            touched: RefCell::new(std::collections::BTreeSet::new()),
         }
+    }
+
+    /// The modules whose statements this evaluator has read, in index order.
+    pub fn touched(&self) -> Vec<usize> {
+        self.touched.borrow().iter().copied().collect()
     }
 
     /// The statements of module `m` (empty when it does not parse).
     pub fn body(&self, m: usize) -> &'p [Stmt] {
+        self.touched.borrow_mut().insert(m);
         let parsed = self.project.modules[m].parsed();
         parsed.ast.as_ref().map_or(&[], |a| a.body.as_slice())
     }

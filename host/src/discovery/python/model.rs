@@ -18,13 +18,15 @@ use super::eval::{
     Call, ClassRef, ColumnRef, Evaluator, Locals, Site, Value, find_class_attr, is_classvar, is_sa,
     last, metadata_of, root, single_return,
 };
-use super::naming::{Convention, Subject};
+use super::naming::Convention;
 use super::types::{SqlModelField, TypeProblem, Types};
+use super::unit::{
+    self, ColumnDraft, Contribution, IndexColumn, NamedDraft, Pos, TableDraft, TargetDraft,
+    UnitOutput,
+};
 use crate::diagnostic::Diagnostic;
 use crate::discovery::SourceLocation;
-use crate::schema::{
-    CheckConstraint, Column, ColumnType, ForeignKey, Index, PrimaryKey, Table, UniqueConstraint,
-};
+use crate::schema::{Column, ColumnType, Table};
 
 const IMPORT_HINT: &str = "Spell it with literals and SQLAlchemy names, or use the `sqlalchemy-import` backend (`BACKENDS = \"sqlalchemy-import\"`), which imports the models";
 
@@ -163,7 +165,18 @@ pub struct Builder<'e, 'p> {
     drafts: Vec<Draft<'p>>,
     /// `Table(...)` call site -> draft.
     core_tables: HashMap<Site, usize>,
+    /// Elements added to a table by a module other than the one defining it.
+    contributions: Vec<Added>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Elements module `origin` appended to draft `table`: ranges of its columns, foreign
+/// keys, checks and indexes (single-table inheritance, a standalone `Index`).
+#[derive(Debug)]
+struct Added {
+    origin: usize,
+    table: usize,
+    ranges: [std::ops::Range<usize>; 4],
 }
 
 impl<'e, 'p> Builder<'e, 'p> {
@@ -174,6 +187,7 @@ impl<'e, 'p> Builder<'e, 'p> {
             metas: HashMap::new(),
             drafts: Vec::new(),
             core_tables: HashMap::new(),
+            contributions: Vec::new(),
             diagnostics: Vec::new(),
         }
     }
@@ -221,24 +235,37 @@ impl<'e, 'p> Builder<'e, 'p> {
         .push(IMPORT_HINT.to_owned());
     }
 
-    /// Scans every model candidate module, in path order.
-    pub fn run(mut self) -> (Vec<Found>, Vec<Diagnostic>) {
-        let candidates: Vec<usize> = (0..self.ev.project.modules.len())
-            .filter(|&m| self.ev.project.modules[m].candidate)
-            .collect();
+    /// Scans model candidate `m`: what it defines, with positions resolved.
+    pub fn run_unit(mut self, m: usize) -> UnitOutput {
         let mut standalone = Vec::new();
-        for &m in &candidates {
-            let parsed = self.ev.project.modules[m].parsed();
-            self.diagnostics.extend(parsed.diagnostics.iter().cloned());
-            for stmt in self.ev.body(m) {
-                self.statement(m, stmt, &mut standalone);
-            }
+        let parsed = self.ev.project.modules[m].parsed();
+        self.diagnostics.extend(parsed.diagnostics.iter().cloned());
+        for stmt in self.ev.body(m) {
+            self.statement(m, stmt, &mut standalone);
         }
         for (m, expr) in standalone {
             self.standalone_index(m, expr);
         }
-        let found = self.finish();
-        (found, self.diagnostics)
+        self.export(m)
+    }
+
+    fn lens(&self, t: usize) -> [usize; 4] {
+        let d = &self.drafts[t];
+        [
+            d.columns.len(),
+            d.fks.len(),
+            d.checks.len(),
+            d.indexes.len(),
+        ]
+    }
+
+    fn record(&mut self, origin: usize, table: usize, before: [usize; 4]) {
+        let after = self.lens(table);
+        self.contributions.push(Added {
+            origin,
+            table,
+            ranges: [0, 1, 2, 3].map(|k| before[k]..after[k]),
+        });
     }
 
     fn statement(&mut self, m: usize, stmt: &'p Stmt, standalone: &mut Vec<(usize, &'p Expr)>) {
@@ -828,6 +855,7 @@ impl<'e, 'p> Builder<'e, 'p> {
         }
         // `sort_order` (SQLAlchemy 2.0) reorders; the sort is stable.
         new_columns.sort_by_key(|c| c.0.sort_order);
+        let before = self.lens(t);
         for (col, fks, checks) in new_columns {
             let draft = &mut self.drafts[t];
             if draft.column_index(&col.key).is_some() && own_only {
@@ -836,6 +864,9 @@ impl<'e, 'p> Builder<'e, 'p> {
             draft.fks.extend(fks);
             draft.checks.extend(checks);
             draft.columns.push(col);
+        }
+        if own_only {
+            self.record(c.module, t, before);
         }
     }
 
@@ -1886,7 +1917,9 @@ impl<'e, 'p> Builder<'e, 'p> {
             return;
         };
         if let Some(ix) = self.index(&c) {
+            let before = self.lens(t);
             self.drafts[t].indexes.push(ix);
+            self.record(m, t, before);
         }
     }
 
@@ -1972,381 +2005,255 @@ impl<'e, 'p> Builder<'e, 'p> {
         Some(t)
     }
 
-    // ---- finishing ------------------------------------------------------------
+    // ---- exporting ------------------------------------------------------------
 
-    fn finish(&mut self) -> Vec<Found> {
-        let drafts = std::mem::take(&mut self.drafts);
-        // Referred tables by (schema, name), and by name alone for unqualified strings.
-        let mut by_name: HashMap<(Option<String>, String), usize> = HashMap::new();
-        for (i, d) in drafts.iter().enumerate() {
-            by_name
-                .entry((d.schema.clone(), d.name.clone()))
-                .or_insert(i);
+    /// A position as file:line:col.
+    fn pos(&self, (m, at): Loc) -> Pos {
+        let module = &self.ev.project.modules[m];
+        let (line, col) = module.parsed().line_col(at);
+        Pos {
+            file: module.rel.clone(),
+            line,
+            col,
         }
-        // Resolve references into (table index, column name) before consuming drafts.
-        let mut resolved_fks: Vec<Vec<Option<ForeignKey>>> = Vec::new();
-        let mut fk_types: Vec<Vec<(String, usize, String)>> = Vec::new();
-        for d in &drafts {
-            let mut fks = Vec::new();
-            let mut types = Vec::new();
-            for fk in &d.fks {
-                fks.push(self.resolve_fk(&drafts, &by_name, d, fk, &mut types));
-            }
-            resolved_fks.push(fks);
-            fk_types.push(types);
-        }
-        let mut found = Vec::new();
-        for (i, d) in drafts.iter().enumerate() {
-            let fks: Vec<ForeignKey> = resolved_fks[i].iter().flatten().cloned().collect();
-            let mut table = self.finish_table(d, fks);
-            for (col, t, refcol) in &fk_types[i] {
-                let ty = drafts[*t]
-                    .columns
-                    .iter()
-                    .find(|c| &c.column.name == refcol)
-                    .filter(|c| !c.type_from_fk)
-                    .map(|c| c.column.ty.clone());
-                if let Some(c) = table.columns.iter_mut().find(|c| &c.name == col) {
-                    match ty {
-                        Some(ty) => c.ty = ty,
-                        None => {
-                            let at = d
-                                .columns
-                                .iter()
-                                .find(|c| &c.column.name == col)
-                                .map_or(d.source, |c| c.at);
-                            self.diag("SA103", at.0, at.1, format!("Column `{col}` has no type, and the referred column's type is not known"))
-                                .hints
-                                .push("Give the column a type".to_owned());
-                        }
-                    }
-                }
-            }
-            let module = &self.ev.project.modules[d.source.0];
-            let (line, _) = module.parsed().line_col(d.source.1);
-            found.push(Found {
-                table,
-                source: SourceLocation {
-                    file: module.rel.clone(),
-                    line,
-                },
-            });
-        }
-        found
     }
 
-    fn resolve_fk(
+    fn is_candidate(&self, m: usize) -> bool {
+        self.ev.project.modules.get(m).is_some_and(|x| x.candidate)
+    }
+
+    /// Builds what foreign keys refer to in other model candidates: a pass over the
+    /// whole project builds every candidate's classes and tables, so a unit must too.
+    fn build_fk_targets(&mut self) {
+        let mut t = 0;
+        while t < self.drafts.len() {
+            let mut f = 0;
+            while f < self.drafts[t].fks.len() {
+                let refs: Vec<Rc<ColumnRef<'p>>> = self.drafts[t].fks[f]
+                    .targets
+                    .iter()
+                    .filter_map(|x| match x {
+                        Target::Ref(r) => Some(r.clone()),
+                        Target::Text(_) => None,
+                    })
+                    .collect();
+                for r in refs {
+                    match r.as_ref() {
+                        ColumnRef::Attr { class, .. } if self.is_candidate(class.module) => {
+                            self.role(*class);
+                        }
+                        ColumnRef::Table { table, .. } if self.is_candidate(table.site.0) => {
+                            self.core_table(table);
+                        }
+                        _ => {}
+                    }
+                }
+                f += 1;
+            }
+            t += 1;
+        }
+    }
+
+    fn export_target(
         &mut self,
         drafts: &[Draft<'p>],
-        by_name: &HashMap<(Option<String>, String), usize>,
-        d: &Draft<'p>,
-        fk: &FkDraft<'p>,
-        types: &mut Vec<(String, usize, String)>,
-    ) -> Option<ForeignKey> {
-        let mut columns = Vec::new();
-        for key in &fk.columns {
-            match d.column_index(key) {
-                Some(i) => columns.push(d.columns[i].column.name.clone()),
+        target: &Target<'p>,
+        at: Loc,
+    ) -> Option<TargetDraft> {
+        let r = match target {
+            Target::Text(s) => return Some(TargetDraft::Text(s.clone())),
+            Target::Ref(r) => r.clone(),
+        };
+        let (t, key) = match r.as_ref() {
+            ColumnRef::Attr { class, attr } => match self.roles.get(&class.key()) {
+                Some(Role::Mapped(_, t)) => (*t, attr.clone()),
+                _ => {
+                    self.diag(
+                        "SA101",
+                        at.0,
+                        at.1,
+                        format!(
+                            "Foreign key refers to `{}.{attr}`, which is not a mapped class",
+                            class.name()
+                        ),
+                    )
+                    .hints
+                    .push(IMPORT_HINT.to_owned());
+                    return None;
+                }
+            },
+            ColumnRef::Table { table, column } => match self.core_tables.get(&table.site) {
+                Some(&t) => (t, column.clone()),
                 None => {
                     self.diag(
-                        "SA106",
-                        fk.at.0,
-                        fk.at.1,
-                        format!(
-                            "Foreign key column `{key}` is not a column of table `{}`",
-                            d.name
-                        ),
+                        "SA101",
+                        at.0,
+                        at.1,
+                        "Foreign key refers to a table that was not discovered",
                     );
                     return None;
                 }
-            }
-        }
-        let mut ref_table: Option<(Option<String>, String)> = None;
-        let mut ref_columns = Vec::new();
-        let mut ref_index = None;
-        for target in &fk.targets {
-            let (schema, table, column, idx) = match target {
-                Target::Text(text) => {
-                    let parts: Vec<&str> = text.split('.').collect();
-                    let (schema, table, column) = match parts.as_slice() {
-                        [t, c] => (None, (*t).to_owned(), (*c).to_owned()),
-                        [s, t, c] => (Some((*s).to_owned()), (*t).to_owned(), (*c).to_owned()),
-                        _ => {
-                            self.diag(
-                                "SA101",
-                                fk.at.0,
-                                fk.at.1,
-                                format!(
-                                    "Invalid foreign key target `{text}`: expected `table.column`"
-                                ),
-                            );
-                            return None;
-                        }
-                    };
-                    // An unqualified name refers to the table in the referring table's schema
-                    // first (SQLAlchemy looks it up in the same MetaData).
-                    let idx = by_name
-                        .get(&(schema.clone(), table.clone()))
-                        .or_else(|| {
-                            schema
-                                .is_none()
-                                .then(|| by_name.get(&(d.schema.clone(), table.clone())))
-                                .flatten()
-                        })
-                        .copied();
-                    let schema = match (schema, idx) {
-                        (None, Some(i)) => drafts[i].schema.clone(),
-                        (s, _) => s,
-                    };
-                    (schema, table, column, idx)
-                }
-                Target::Ref(r) => {
-                    let (t, key) = match r.as_ref() {
-                        ColumnRef::Attr { class, attr } => match self.roles.get(&class.key()) {
-                            Some(Role::Mapped(_, t)) => (*t, attr.clone()),
-                            _ => {
-                                self.diag("SA101", fk.at.0, fk.at.1, format!("Foreign key refers to `{}.{attr}`, which is not a mapped class", class.name()))
-                                    .hints
-                                    .push(IMPORT_HINT.to_owned());
-                                return None;
-                            }
-                        },
-                        ColumnRef::Table { table, column } => {
-                            match self.core_tables.get(&table.site) {
-                                Some(t) => (*t, column.clone()),
-                                None => {
-                                    self.diag(
-                                        "SA101",
-                                        fk.at.0,
-                                        fk.at.1,
-                                        "Foreign key refers to a table that was not discovered",
-                                    );
-                                    return None;
-                                }
-                            }
-                        }
-                    };
-                    let column = drafts[t]
-                        .column_index(&key)
-                        .map_or(key.clone(), |i| drafts[t].columns[i].column.name.clone());
-                    (
-                        drafts[t].schema.clone(),
-                        drafts[t].name.clone(),
-                        column,
-                        Some(t),
-                    )
-                }
-            };
-            if let Some(prev) = &ref_table
-                && prev != &(schema.clone(), table.clone())
-            {
-                self.diag(
-                    "SA101",
-                    fk.at.0,
-                    fk.at.1,
-                    "A foreign key must refer to one table",
-                );
-                return None;
-            }
-            ref_table = Some((schema, table));
-            ref_columns.push(column);
-            ref_index = idx;
-        }
-        let (ref_schema, ref_table) = ref_table?;
-        if let Some(t) = ref_index {
-            for (c, rc) in columns.iter().zip(&ref_columns) {
-                types.push((c.clone(), t, rc.clone()));
-            }
-        } else if d
-            .columns
-            .iter()
-            .any(|c| c.type_from_fk && columns.contains(&c.column.name))
-        {
-            self.diag("SA103", fk.at.0, fk.at.1, format!("Foreign key target table `{ref_table}` is not among the discovered models, so the column type cannot be inferred"))
-                .hints
-                .push("Give the column a type".to_owned());
-        }
-        let name = self.constraint_name(
-            d,
-            "fk",
-            fk.name.as_deref(),
-            &columns,
-            Some(&ref_table),
-            &ref_columns,
-            fk.at,
-        );
-        Some(ForeignKey {
-            name,
-            columns,
-            ref_schema,
-            ref_table,
-            ref_columns,
-            ondelete: fk.ondelete.clone(),
-            onupdate: fk.onupdate.clone(),
+            },
+        };
+        Some(TargetDraft::Table {
+            source: self.pos(drafts[t].source),
+            key,
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn constraint_name(
-        &mut self,
-        d: &Draft<'p>,
-        kind: &str,
-        explicit: Option<&str>,
-        columns: &[String],
-        referred_table: Option<&str>,
-        referred_columns: &[String],
-        at: (usize, TextSize),
-    ) -> Option<String> {
-        let subject = Subject {
-            table: &d.name,
-            columns: columns.iter().map(String::as_str).collect(),
-            referred_table,
-            referred_columns: referred_columns.iter().map(String::as_str).collect(),
-        };
-        match d.meta.convention.name(kind, explicit, &subject) {
-            Ok(n) => n,
-            Err(message) => {
-                self.diag("SA107", at.0, at.1, message);
-                None
-            }
+    fn export_fk(&mut self, drafts: &[Draft<'p>], fk: &FkDraft<'p>) -> Option<unit::FkDraft> {
+        let mut targets = Vec::new();
+        for target in &fk.targets {
+            targets.push(self.export_target(drafts, target, fk.at)?);
+        }
+        Some(unit::FkDraft {
+            columns: fk.columns.clone(),
+            targets,
+            name: fk.name.clone(),
+            ondelete: fk.ondelete.clone(),
+            onupdate: fk.onupdate.clone(),
+            at: self.pos(fk.at),
+        })
+    }
+
+    fn export_column(&self, c: &ColDraft) -> ColumnDraft {
+        ColumnDraft {
+            key: c.key.clone(),
+            column: c.column.clone(),
+            type_from_fk: c.type_from_fk,
+            explicit_nullable: c.explicit_nullable,
+            index: c.index,
+            at: self.pos(c.at),
         }
     }
 
-    fn finish_table(&mut self, d: &Draft<'p>, fks: Vec<ForeignKey>) -> Table {
-        let mut table = Table::new(d.name.clone());
-        table.schema = d.schema.clone();
-        table.comment = d.comment.clone();
-        table.foreign_keys = fks;
-        let names = |d: &Draft<'p>,
-                     keys: &[String],
-                     this: &mut Self,
-                     at: (usize, TextSize)|
-         -> Option<Vec<String>> {
-            let mut out = Vec::new();
-            for k in keys {
-                match d.column_index(k) {
-                    Some(i) => out.push(d.columns[i].column.name.clone()),
-                    None => {
-                        this.diag(
-                            "SA106",
-                            at.0,
-                            at.1,
-                            format!("`{k}` is not a column of table `{}`", d.name),
-                        );
-                        return None;
-                    }
-                }
-            }
-            Some(out)
-        };
-        let mut columns: Vec<Column> = d.columns.iter().map(|c| c.column.clone()).collect();
-        // Primary key: an explicit constraint marks its columns.
-        if let Some((name, keys, at)) = &d.pk
-            && let Some(cols) = names(d, keys, self, *at)
-        {
-            for (c, draft) in columns.iter_mut().zip(&d.columns) {
-                if cols.contains(&c.name) {
-                    c.primary_key = true;
-                    if !draft.explicit_nullable {
-                        c.nullable = false;
-                    }
-                }
-            }
-            let name = self.constraint_name(d, "pk", name.as_deref(), &cols, None, &[], *at);
-            table.primary_key = Some(PrimaryKey {
-                name,
-                columns: cols,
-            });
-        } else {
-            let cols: Vec<String> = columns
+    fn export_index(&self, ix: &IndexDraft) -> unit::IndexDraft {
+        unit::IndexDraft {
+            name: ix.name.clone(),
+            columns: ix
+                .columns
                 .iter()
-                .filter(|c| c.primary_key)
-                .map(|c| c.name.clone())
-                .collect();
-            if !cols.is_empty() {
-                let name = self.constraint_name(d, "pk", None, &cols, None, &[], d.source);
-                if name.is_some() {
-                    table.primary_key = Some(PrimaryKey {
-                        name,
-                        columns: cols,
-                    });
-                }
-            }
+                .map(|c| match c {
+                    IndexCol::Key(k) => IndexColumn::Key(k.clone()),
+                    IndexCol::Expr(e) => IndexColumn::Expr(e.clone()),
+                })
+                .collect(),
+            unique: ix.unique,
+            where_: ix.where_.clone(),
+            at: self.pos(ix.at),
         }
-        // Column flags: `index=True` (unique index with `unique=True`), `unique=True`.
-        for (c, draft) in columns.iter_mut().zip(&d.columns) {
-            let cols = vec![c.name.clone()];
-            if draft.index {
-                let name = self.constraint_name(d, "ix", None, &cols, None, &[], draft.at);
-                table.indexes.push(Index {
-                    name: name.unwrap_or_default(),
-                    table: d.name.clone(),
-                    columns: cols,
-                    unique: c.unique,
-                    where_: None,
-                });
-                c.unique = false;
-            } else if c.unique {
-                let name = self.constraint_name(d, "uq", None, &cols, None, &[], draft.at);
-                if name.is_some() {
-                    table.uniques.push(UniqueConstraint {
-                        name,
-                        columns: cols,
-                    });
-                    c.unique = false;
-                }
-            }
+    }
+
+    fn export_named(&self, (name, columns, at): &Named) -> NamedDraft {
+        NamedDraft {
+            name: name.clone(),
+            columns: columns.clone(),
+            at: self.pos(*at),
         }
-        for ix in &d.indexes {
-            let mut cols = Vec::new();
-            let mut ok = true;
-            for col in &ix.columns {
-                match col {
-                    IndexCol::Key(k) => match d.column_index(k) {
-                        Some(i) => cols.push(d.columns[i].column.name.clone()),
-                        None => {
-                            self.diag(
-                                "SA106",
-                                ix.at.0,
-                                ix.at.1,
-                                format!("Index column `{k}` is not a column of table `{}`", d.name),
-                            );
-                            ok = false;
-                        }
-                    },
-                    IndexCol::Expr(e) => cols.push(e.clone()),
-                }
-            }
-            if !ok {
+    }
+
+    fn export_check(&self, (name, sqltext, at): &CheckDraft) -> unit::CheckDraft {
+        unit::CheckDraft {
+            name: name.clone(),
+            sqltext: sqltext.clone(),
+            at: self.pos(*at),
+        }
+    }
+
+    /// What module `unit` defines: its own tables (and those of modules that are not
+    /// model candidates, which no other unit reports), minus what other candidates add
+    /// to them, plus what `unit` adds to tables defined elsewhere.
+    fn export(mut self, unit: usize) -> UnitOutput {
+        self.build_fk_targets();
+        let drafts = std::mem::take(&mut self.drafts);
+        let contributions = std::mem::take(&mut self.contributions);
+        // Per draft, the element indices (columns, fks, checks, indexes) another
+        // candidate module adds: that module's unit reports them.
+        let mut foreign: Vec<[HashSet<usize>; 4]> =
+            drafts.iter().map(|_| Default::default()).collect();
+        let mut out = UnitOutput::default();
+        for c in &contributions {
+            let owner = drafts[c.table].source.0;
+            if c.origin == owner || !self.is_candidate(c.origin) {
                 continue;
             }
-            let name = self.constraint_name(d, "ix", ix.name.as_deref(), &cols, None, &[], ix.at);
-            table.indexes.push(Index {
-                name: name.unwrap_or_default(),
-                table: d.name.clone(),
-                columns: cols,
-                unique: ix.unique,
-                where_: ix.where_.clone(),
-            });
-        }
-        for (name, keys, at) in &d.uniques {
-            if let Some(cols) = names(d, keys, self, *at) {
-                let name = self.constraint_name(d, "uq", name.as_deref(), &cols, None, &[], *at);
-                table.uniques.push(UniqueConstraint {
-                    name,
-                    columns: cols,
+            for (kind, range) in c.ranges.iter().enumerate() {
+                foreign[c.table][kind].extend(range.clone());
+            }
+            if c.origin == unit {
+                let d = &drafts[c.table];
+                let mut fks = Vec::new();
+                for fk in &d.fks[c.ranges[1].clone()] {
+                    if let Some(fk) = self.export_fk(&drafts, fk) {
+                        fks.push(fk);
+                    }
+                }
+                out.contributions.push(Contribution {
+                    target: self.pos(d.source),
+                    columns: d.columns[c.ranges[0].clone()]
+                        .iter()
+                        .map(|x| self.export_column(x))
+                        .collect(),
+                    fks,
+                    checks: d.checks[c.ranges[2].clone()]
+                        .iter()
+                        .map(|x| self.export_check(x))
+                        .collect(),
+                    indexes: d.indexes[c.ranges[3].clone()]
+                        .iter()
+                        .map(|x| self.export_index(x))
+                        .collect(),
                 });
             }
         }
-        for (name, sql, at) in &d.checks {
-            let name = self.constraint_name(d, "ck", name.as_deref(), &[], None, &[], *at);
-            table.checks.push(CheckConstraint {
-                name,
-                sqltext: sql.clone(),
+        for (t, d) in drafts.iter().enumerate() {
+            let owner = d.source.0;
+            if owner != unit && self.is_candidate(owner) {
+                continue;
+            }
+            let [fc, ff, fch, fi] = &foreign[t];
+            let mut fks = Vec::new();
+            for (i, fk) in d.fks.iter().enumerate() {
+                if !ff.contains(&i)
+                    && let Some(fk) = self.export_fk(&drafts, fk)
+                {
+                    fks.push(fk);
+                }
+            }
+            out.tables.push(TableDraft {
+                name: d.name.clone(),
+                schema: d.schema.clone(),
+                comment: d.comment.clone(),
+                convention: d.meta.convention.entries.clone(),
+                columns: d
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !fc.contains(i))
+                    .map(|(_, x)| self.export_column(x))
+                    .collect(),
+                fks,
+                indexes: d
+                    .indexes
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !fi.contains(i))
+                    .map(|(_, x)| self.export_index(x))
+                    .collect(),
+                uniques: d.uniques.iter().map(|x| self.export_named(x)).collect(),
+                checks: d
+                    .checks
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !fch.contains(i))
+                    .map(|(_, x)| self.export_check(x))
+                    .collect(),
+                pk: d.pk.as_ref().map(|x| self.export_named(x)),
+                source: self.pos(d.source),
             });
         }
-        table.columns = columns;
-        table
+        out.diagnostics = self.diagnostics;
+        out
     }
 }
 

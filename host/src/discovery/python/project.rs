@@ -173,6 +173,7 @@ impl Project {
     }
 
     /// Parses every model candidate, in parallel.
+    #[cfg(test)]
     pub fn parse_candidates(&self) {
         let candidates: Vec<&Module> = self.modules.iter().filter(|m| m.candidate).collect();
         super::super::par_for_each(&candidates, |m| {
