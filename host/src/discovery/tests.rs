@@ -356,3 +356,205 @@ fn constructs_of_the_static_backend() {
     assert_eq!(col("name").ty, ColumnType::Unicode(Some(30)));
     assert!(!col("name").nullable);
 }
+
+/// A project of several model files: two `MetaData` objects (one with a naming
+/// convention), cross-file foreign keys by string and by class, a type inferred from
+/// the referred column, a mixin, a constant module and a helper module, single-table
+/// inheritance and a standalone `Index` in other files than the table.
+fn multi_file_project() -> tempfile::TempDir {
+    project(&[
+        (
+            "app/base.py",
+            "import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase\n\nclass Base(DeclarativeBase):\n    metadata = sa.MetaData(naming_convention={\"fk\": \"fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s\", \"uq\": \"uq_%(table_name)s_%(column_0_name)s\"})\n\nclass Other(DeclarativeBase):\n    pass\n\nclass Stamped:\n    created = sa.Column(sa.DateTime(timezone=True), server_default=sa.func.now())\n",
+        ),
+        ("app/consts.py", "NAME_LEN = 40\nCODE_LEN = 8\n"),
+        (
+            "app/user.py",
+            "import sqlalchemy as sa\nfrom .base import Base, Stamped\nfrom .consts import NAME_LEN\n\nclass User(Stamped, Base):\n    __tablename__ = 'users'\n    id = sa.Column(sa.BigInteger, primary_key=True)\n    name = sa.Column(sa.String(NAME_LEN), unique=True)\n    kind = sa.Column(sa.String(10))\n    __mapper_args__ = {'polymorphic_on': kind}\n",
+        ),
+        (
+            "app/post.py",
+            "import sqlalchemy as sa\nfrom .base import Base\nfrom .user import User\n\nclass Post(Base):\n    __tablename__ = 'posts'\n    id = sa.Column(sa.Integer, primary_key=True)\n    author_id = sa.Column(sa.ForeignKey(User.id, ondelete='CASCADE'))\n",
+        ),
+        (
+            "app/comment.py",
+            "import sqlalchemy as sa\nfrom .base import Base\n\nclass Comment(Base):\n    __tablename__ = 'comments'\n    id = sa.Column(sa.Integer, primary_key=True)\n    post_id = sa.Column(sa.ForeignKey('posts.id'))\n    body = sa.Column(sa.Text)\n",
+        ),
+        (
+            "app/tag.py",
+            "import sqlalchemy as sa\nfrom .base import Other\nfrom .consts import CODE_LEN\n\nclass Tag(Other):\n    __tablename__ = 'tags'\n    id = sa.Column(sa.Integer, primary_key=True)\n    code = sa.Column(sa.String(CODE_LEN), unique=True)\n",
+        ),
+        (
+            "app/admin.py",
+            "import sqlalchemy as sa\nfrom .user import User\n\nclass Admin(User):\n    level = sa.Column(sa.Integer)\n    __mapper_args__ = {'polymorphic_identity': 'admin'}\n\nsa.Index('ix_users_kind_name', User.kind, User.name)\n",
+        ),
+    ])
+}
+
+fn cached_request(root: &Path) -> Request {
+    Request {
+        use_cache: true,
+        ..request(root)
+    }
+}
+
+/// The same discovery without any cache.
+fn cold(root: &Path) -> Discovery {
+    discover(&request(root)).expect("cold discovery")
+}
+
+fn assert_same(a: &Discovery, b: &Discovery) {
+    assert_eq!(a.schema, b.schema);
+    assert_eq!(a.sources, b.sources);
+    assert_eq!(a.diagnostics, b.diagnostics);
+}
+
+#[test]
+fn per_module_cache_reevaluates_only_the_edited_module_and_its_dependents() {
+    let dir = multi_file_project();
+    let root = dir.path();
+    let req = cached_request(root);
+    let first = discover(&req).expect("first");
+    // Every module mentioning SQLAlchemy is a unit: base, user, post, comment, tag, admin.
+    assert_eq!(
+        (first.stats.modules_evaluated, first.stats.modules_cached),
+        (6, 0)
+    );
+    assert_same(&first, &cold(root));
+    // What the units add across files is in the merged result.
+    let users = first.schema.table(None, "users").expect("users");
+    assert!(
+        users.columns.iter().any(|c| c.name == "level"),
+        "STI column"
+    );
+    assert!(users.indexes.iter().any(|i| i.name == "ix_users_kind_name"));
+    assert_eq!(users.uniques[0].name.as_deref(), Some("uq_users_name"));
+    let posts = first.schema.table(None, "posts").expect("posts");
+    assert_eq!(
+        posts.foreign_keys[0].name.as_deref(),
+        Some("fk_posts_author_id_users")
+    );
+    assert_eq!(posts.columns[1].ty, ColumnType::BigInteger, "type from FK");
+    // `tags` belongs to the other MetaData: no naming convention.
+    let tags = first.schema.table(None, "tags").expect("tags");
+    assert!(tags.uniques.is_empty() && tags.columns[1].unique);
+
+    let warm = discover(&req).expect("warm");
+    assert!(warm.stats.cached);
+    assert_same(&warm, &first);
+
+    // A model that nothing reads: only it is evaluated again.
+    std::fs::write(
+        root.join("app/comment.py"),
+        "import sqlalchemy as sa\nfrom .base import Base\n\nclass Comment(Base):\n    __tablename__ = 'comments'\n    id = sa.Column(sa.Integer, primary_key=True)\n    post_id = sa.Column(sa.ForeignKey('posts.id'))\n    body = sa.Column(sa.Text)\n    score = sa.Column(sa.Integer)\n",
+    )
+    .expect("edit");
+    let edited = discover(&req).expect("after editing comment.py");
+    assert!(!edited.stats.cached);
+    assert_eq!(
+        (edited.stats.modules_evaluated, edited.stats.modules_cached),
+        (1, 5)
+    );
+    assert_same(&edited, &cold(root));
+    let comments = edited.schema.table(None, "comments").expect("comments");
+    assert_eq!(
+        comments.columns.last().map(|c| c.name.as_str()),
+        Some("score")
+    );
+    assert_eq!(comments.columns[1].ty, ColumnType::Integer, "type from FK");
+
+    // A model other models import: it and its importers (post, admin).
+    std::fs::write(
+        root.join("app/user.py"),
+        "import sqlalchemy as sa\nfrom .base import Base, Stamped\nfrom .consts import NAME_LEN\n\nclass User(Stamped, Base):\n    __tablename__ = 'users'\n    id = sa.Column(sa.Integer, primary_key=True)\n    name = sa.Column(sa.String(NAME_LEN), unique=True)\n    kind = sa.Column(sa.String(10))\n    __mapper_args__ = {'polymorphic_on': kind}\n",
+    )
+    .expect("edit");
+    let edited = discover(&req).expect("after editing user.py");
+    assert_eq!(
+        (edited.stats.modules_evaluated, edited.stats.modules_cached),
+        (3, 3)
+    );
+    assert_same(&edited, &cold(root));
+    let posts = edited.schema.table(None, "posts").expect("posts");
+    assert_eq!(posts.columns[1].ty, ColumnType::Integer, "follows the edit");
+
+    // The base every model reads: all of them.
+    let base = std::fs::read_to_string(root.join("app/base.py")).expect("read");
+    std::fs::write(root.join("app/base.py"), base.replace("uq_%", "uniq_%")).expect("edit");
+    let edited = discover(&req).expect("after editing base.py");
+    assert_eq!(
+        (edited.stats.modules_evaluated, edited.stats.modules_cached),
+        (6, 0)
+    );
+    assert_same(&edited, &cold(root));
+    let users = edited.schema.table(None, "users").expect("users");
+    assert_eq!(users.uniques[0].name.as_deref(), Some("uniq_users_name"));
+}
+
+#[test]
+fn editing_a_helper_module_reevaluates_exactly_its_importers() {
+    let dir = multi_file_project();
+    let root = dir.path();
+    let req = cached_request(root);
+    discover(&req).expect("first");
+    // `consts.py` is no model candidate; `user.py` and `tag.py` import it, `post.py`
+    // and `admin.py` import `user.py`; `base.py` and `comment.py` stay cached.
+    std::fs::write(root.join("app/consts.py"), "NAME_LEN = 60\nCODE_LEN = 8\n").expect("edit");
+    let edited = discover(&req).expect("after editing consts.py");
+    assert_eq!(
+        (edited.stats.modules_evaluated, edited.stats.modules_cached),
+        (4, 2)
+    );
+    assert_same(&edited, &cold(root));
+    let users = edited.schema.table(None, "users").expect("users");
+    let name = users
+        .columns
+        .iter()
+        .find(|c| c.name == "name")
+        .expect("name");
+    assert_eq!(name.ty, ColumnType::String(Some(60)));
+}
+
+#[test]
+fn per_module_cache_never_keeps_failures_and_rebuilds_damage() {
+    let dir = multi_file_project();
+    let root = dir.path();
+    let req = cached_request(root);
+    let first = discover(&req).expect("first");
+    // A second definition of `posts` in another file: an error naming both places.
+    std::fs::write(
+        root.join("app/dup.py"),
+        "import sqlalchemy as sa\nfrom .base import Base\n\nclass Post2(Base):\n    __tablename__ = 'posts'\n    id = sa.Column(sa.Integer, primary_key=True)\n",
+    )
+    .expect("dup");
+    let e = discover(&req).expect_err("duplicate");
+    assert!(
+        e.diagnostics().iter().any(|d| d.code == "DSC005"),
+        "{:?}",
+        e.diagnostics()
+    );
+    assert!(discover(&req).is_err(), "a failure is never stored");
+    std::fs::remove_file(root.join("app/dup.py")).expect("rm");
+    let back = discover(&req).expect("fixed");
+    assert_same(&back, &first);
+    // A damaged unit file is detected and every unit is evaluated again.
+    let units = cache::dir(root).join("units.json");
+    let text = std::fs::read_to_string(&units).expect("units.json");
+    std::fs::write(&units, text.replace("posts", "pasts")).expect("damage");
+    std::fs::write(root.join("app/consts.py"), "NAME_LEN = 40\nCODE_LEN = 9\n").expect("edit");
+    let rebuilt = discover(&req).expect("rebuilt");
+    assert_eq!(
+        (
+            rebuilt.stats.modules_evaluated,
+            rebuilt.stats.modules_cached
+        ),
+        (6, 0)
+    );
+    assert_same(&rebuilt, &cold(root));
+    // Without the cache nothing is read or written.
+    let off = discover(&request(root)).expect("no cache");
+    assert_eq!(
+        (off.stats.modules_evaluated, off.stats.modules_cached),
+        (6, 0)
+    );
+}
