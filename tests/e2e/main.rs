@@ -13,3 +13,4 @@ mod plugins;
 mod revisions;
 mod signals;
 mod startproject;
+mod wasm_worlds;

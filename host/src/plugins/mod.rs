@@ -306,9 +306,25 @@ pub fn load_dialect(settings: &Settings) -> Result<Option<WasmDialect>, Error> {
         return Ok(None);
     };
     let spec = component_spec(settings, path, DIALECT_LIMITS);
-    WasmDialect::load(&spec)
-        .map(Some)
-        .map_err(|e| e.relative_to(&settings.project_root))
+    // A command asks for its dialect several times (target, connect, render): load
+    // each component once per process while its file is unchanged.
+    type Loaded = Vec<(String, WasmDialect)>;
+    static LOADED: Mutex<Loaded> = Mutex::new(Vec::new());
+    let stamp = std::fs::metadata(&spec.path)
+        .map(|m| format!("{:?}:{}:{:?}", spec, m.len(), m.modified().ok()))
+        .unwrap_or_default();
+    let mut loaded = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, d)) = loaded
+        .iter()
+        .find(|(k, _)| !stamp.is_empty() && *k == stamp)
+    {
+        return Ok(Some(d.clone()));
+    }
+    let dialect = WasmDialect::load(&spec).map_err(|e| e.relative_to(&settings.project_root))?;
+    if !stamp.is_empty() {
+        loaded.push((stamp, dialect.clone()));
+    }
+    Ok(Some(dialect))
 }
 
 /// Loads `configs`: each is hashed, compiled (or taken from the cache), checked

@@ -82,7 +82,7 @@ fn executed_note(executed: &[String], transactional: bool) -> String {
     if executed.is_empty() || transactional {
         String::new()
     } else {
-        let mut s = "\n  these statements of it had already run and were NOT rolled back (the database commits DDL at once):"
+        let mut s = "\n  these statements of it had already run and were NOT rolled back (DDL the database commits at once, or statements run outside the transaction):"
             .to_owned();
         for stmt in executed {
             s.push_str("\n    ");
@@ -184,16 +184,32 @@ pub struct Runner<'a> {
     dialect: Box<dyn Dialect>,
     scripts: &'a ScriptDir,
     opts: RunOptions,
+    /// How many statements of the current revision are committed for good (those up
+    /// to its last statement run outside the transaction).
+    committed: usize,
 }
 
 impl<'a> Runner<'a> {
+    /// A runner rendering with the built-in dialect of the connection's database.
     pub fn new(conn: Connection, scripts: &'a ScriptDir, opts: RunOptions) -> Self {
         let dialect = dialect::for_backend(conn.backend());
+        Runner::with_dialect(conn, dialect, scripts, opts)
+    }
+
+    /// A runner rendering with `dialect` (a dialect plugin speaking the
+    /// connection's protocol, or a built-in one).
+    pub fn with_dialect(
+        conn: Connection,
+        dialect: Box<dyn Dialect>,
+        scripts: &'a ScriptDir,
+        opts: RunOptions,
+    ) -> Self {
         Runner {
             conn,
             dialect,
             scripts,
             opts,
+            committed: 0,
         }
     }
 
@@ -367,6 +383,7 @@ impl<'a> Runner<'a> {
         let started = Instant::now();
         let backend = self.conn.backend();
         self.begin_step().await?;
+        self.committed = 0;
         let mut executed: Vec<String> = Vec::new();
         let outcome = self
             .run_ops(step, &ops, schema, &mut executed, on_event)
@@ -393,6 +410,11 @@ impl<'a> Runner<'a> {
             }
             // The schema view may hold ops that were rolled back.
             let _ = self.refresh_schema(schema).await;
+            // Statements before one run outside the transaction were committed then.
+            let committed = std::mem::take(&mut self.committed);
+            if committed > 0 {
+                executed.truncate(committed);
+            }
             return Err(match e {
                 Error::Db(DbError::Statement { statement, message }) => Error::Statement {
                     revision: step.revision.clone(),
@@ -400,7 +422,7 @@ impl<'a> Runner<'a> {
                     statement,
                     message,
                     executed,
-                    transactional: backend != Backend::Mysql,
+                    transactional: backend != Backend::Mysql && committed == 0,
                     whole_run: self.single_transaction(),
                 },
                 other => other,
@@ -438,12 +460,15 @@ impl<'a> Runner<'a> {
                 if !stmt.transactional && self.conn.backend() == Backend::Postgres {
                     // e.g. CREATE INDEX CONCURRENTLY: commit, run alone, reopen.
                     self.conn.execute("COMMIT").await?;
+                    self.committed = executed.len();
                     self.conn.execute(&stmt.sql).await?;
+                    executed.push(stmt.sql.clone());
+                    self.committed = executed.len();
                     self.conn.execute("BEGIN").await?;
                 } else {
                     self.conn.execute(&stmt.sql).await?;
+                    executed.push(stmt.sql.clone());
                 }
-                executed.push(stmt.sql.clone());
                 on_event(Event::StatementDone {
                     revision: &step.revision,
                     sql: &stmt.sql,
@@ -701,8 +726,17 @@ pub fn render_script(
                     cause: Box::new(source),
                 })?;
             for stmt in statements {
+                // A statement that must run outside a transaction (CREATE INDEX
+                // CONCURRENTLY) ends the revision's transaction and starts a new one.
+                let alone = transactional && !stmt.transactional;
+                if alone {
+                    out.push_str("COMMIT;\n");
+                }
                 out.push_str(stmt.sql.trim_end_matches(';'));
                 out.push_str(";\n");
+                if alone {
+                    out.push_str("BEGIN;\n");
+                }
             }
             let _ = dialect::replay::apply(&mut schema, &op);
         }

@@ -46,7 +46,7 @@ pub fn makemigrations(
         check_label(&project, label)?;
     }
     let desired = filtered(models(ctx, run, true)?.unwrap_or_default(), &project);
-    let dialect = dialect::for_backend(project.backend()?);
+    let dialect = project.dialect()?;
     let started = std::time::Instant::now();
     let (db_heads, actual) = block_on(database(&project, &desired, None))??;
     tracing::info!(
@@ -206,7 +206,7 @@ pub fn check(
         return Ok(outcome);
     };
     let desired = filtered(desired, &project);
-    let dialect = dialect::for_backend(project.backend()?);
+    let dialect = project.dialect()?;
     let pending = pending_ops(&project)?;
     let (_, actual) = block_on(database(&project, &desired, Some(&pending)))??;
     let changes = compute(&desired, &actual, dialect.as_ref(), &diff_options(&project))?;

@@ -108,11 +108,16 @@ fn apply(
     let began = Instant::now();
     let result = block_on(async {
         let conn = project.connect().await?;
-        let mut runner = Runner::new(conn, &project.scripts, project.run_options()?);
+        let mut runner = Runner::with_dialect(
+            conn,
+            project.dialect()?,
+            &project.scripts,
+            project.run_options()?,
+        );
         let mut on_event = |event: Event<'_>| report_event(ctx, run, &project, event);
         let outcome = runner.run(goal, target, &mut on_event).await;
         runner.conn.close().await;
-        outcome.map_err(runner_failure)
+        outcome.map_err(|e| project.runner_failure(e))
     })?;
     let summary = match result {
         Ok(summary) => summary,
@@ -277,11 +282,10 @@ fn offline_dialect(
     project: &Project<'_>,
     name: Option<DialectName>,
 ) -> Result<Box<dyn dialect::Dialect>, Failure> {
-    let backend = match name {
-        Some(n) => n.backend(),
-        None => project.backend()?,
-    };
-    Ok(dialect::for_backend(backend))
+    match name {
+        Some(n) => Ok(dialect::for_backend(n.backend())),
+        None => project.dialect(),
+    }
 }
 
 fn offline(
@@ -353,7 +357,7 @@ pub fn stamp(
     let project = Project::load(ctx)?;
     let targets: Vec<&str> = revisions.iter().map(String::as_str).collect();
     if sql {
-        let dialect = dialect::for_backend(project.backend()?);
+        let dialect = project.dialect()?;
         let script = runner::render_stamp_script(
             &project.scripts,
             dialect.as_ref(),
@@ -368,7 +372,12 @@ pub fn stamp(
     }
     let summary = block_on(async {
         let conn = project.connect().await?;
-        let mut runner = Runner::new(conn, &project.scripts, project.run_options()?);
+        let mut runner = Runner::with_dialect(
+            conn,
+            project.dialect()?,
+            &project.scripts,
+            project.run_options()?,
+        );
         let result = runner.stamp(&targets, purge).await;
         runner.conn.close().await;
         result.map_err(runner_failure)
@@ -426,7 +435,12 @@ pub fn fresh(
     let project = Project::load(ctx)?;
     let dropped = block_on(async {
         let conn = project.connect().await?;
-        let mut runner = Runner::new(conn, &project.scripts, project.run_options()?);
+        let mut runner = Runner::with_dialect(
+            conn,
+            project.dialect()?,
+            &project.scripts,
+            project.run_options()?,
+        );
         let result = runner.drop_everything().await;
         runner.conn.close().await;
         result.map_err(runner_failure)

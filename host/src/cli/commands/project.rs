@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use crate::cli::{Context, Exit, Failure};
 use crate::config::Loaded;
 use crate::db::{self, Backend, Connection};
+use crate::dialect::{self, Dialect};
+use crate::plugins;
 use crate::revision::{LoadError, ScriptDir};
 use crate::runner::{self, RunOptions};
 
@@ -28,13 +30,54 @@ impl<'a> Project<'a> {
         self.loaded.settings.versions_dir()
     }
 
+    /// The wire protocol of the database: the engine's, or the one its dialect
+    /// plugin speaks.
     pub fn backend(&self) -> Result<Backend, Failure> {
+        match Backend::of_engine(self.loaded.settings.engine()) {
+            Some(backend) => Ok(backend),
+            None => Ok(self.dialect_plugin()?.backend()),
+        }
+    }
+
+    /// The dialect that renders this project's migrations: the engine's built-in
+    /// one, or the dialect plugin of `DB_ENGINE = "wasm:<path>"`.
+    pub fn dialect(&self) -> Result<Box<dyn Dialect>, Failure> {
+        match Backend::of_engine(self.loaded.settings.engine()) {
+            Some(backend) => Ok(dialect::for_backend(backend)),
+            None => Ok(Box::new(self.dialect_plugin()?)),
+        }
+    }
+
+    /// [`runner_failure`], naming the dialect plugin that rendered a statement the
+    /// database refused.
+    pub fn runner_failure(&self, e: runner::Error) -> Failure {
+        let refused = matches!(e, runner::Error::Statement { .. });
+        let failure = runner_failure(e);
+        match self.loaded.settings.engine() {
+            crate::config::Engine::Wasm(path) if refused => {
+                let spec =
+                    plugins::component_spec(&self.loaded.settings, path, plugins::DIALECT_LIMITS);
+                failure.hint(format!(
+                    "The statement was rendered by dialect plugin `{}` (`{}`)",
+                    spec.name,
+                    path.display()
+                ))
+            }
+            _ => failure,
+        }
+    }
+
+    fn dialect_plugin(&self) -> Result<plugins::WasmDialect, Failure> {
         let engine = self.loaded.settings.engine();
-        Backend::of_engine(engine).ok_or_else(|| {
-            Failure::usage(format!(
-                "The database engine `{engine}` needs the dialect plugin host, which is not built yet"
-            ))
-        })
+        match plugins::load_dialect(&self.loaded.settings) {
+            Ok(Some(d)) => Ok(d),
+            Ok(None) => Err(Failure::usage(format!(
+                "The database engine `{engine}` is not a dialect plugin"
+            ))),
+            Err(e) => Err(Failure::new(Exit::Usage, e).hint(format!(
+                "`DB_ENGINE = \"{engine}\"` names a component of the `dialect` world (see sdk/README.md); build it, or fix the path"
+            ))),
+        }
     }
 
     /// `postgresql at host:5432/db` or the SQLite path: for messages, no password.

@@ -1,0 +1,549 @@
+//! Discovery backends and SQL dialects as WebAssembly components, through the real
+//! binary: components built from `plugins/`, run in the sandbox, against real
+//! SQLite files and the real PostgreSQL test server. No mocks: the zero-downtime
+//! test holds a real transaction open on another connection and reads `pg_catalog`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlalembic::config::RedactedUrl;
+use sqlalembic::db::testing::TestDb;
+use sqlalembic::db::{Backend, Connection};
+use sqlalembic::plugins::CACHE_ENV;
+use sqlalembic::plugins::testing::{rust_component, shared_cache_dir};
+
+use crate::harness::{Project, Run};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn toml_path(path: &Path) -> String {
+    path.display().to_string().replace('\\', "/")
+}
+
+/// Runs the binary with the shared compiled-component cache.
+fn run(p: &Project, args: &[&str]) -> Run {
+    let cache = shared_cache_dir().display().to_string();
+    p.run_env(args, &[(CACHE_ENV, cache.as_str())])
+}
+
+/// A connection to `url` for the test's own queries.
+async fn connect(url: &str, backend: Backend) -> Connection {
+    Connection::connect(&RedactedUrl::new(url.to_owned()), backend)
+        .await
+        .expect("connect")
+}
+
+async fn one(c: &mut Connection, sql: &str) -> String {
+    c.query_column(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
+/// The application: inserts a row every 20 ms on its own connection and keeps the
+/// longest time one insert waited, until stopped.
+struct App {
+    stop: Arc<AtomicBool>,
+    worker: std::thread::JoinHandle<(Duration, usize)>,
+}
+
+impl App {
+    fn start(url: &str) -> App {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let url = url.to_owned();
+        let worker = std::thread::spawn(move || {
+            rt().block_on(async move {
+                let mut c = connect(&url, Backend::Postgres).await;
+                let (mut longest, mut rows) = (Duration::ZERO, 0);
+                while !flag.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    c.execute(
+                        "INSERT INTO orders (customer_id, note, amount) VALUES (1, 'app', 1)",
+                    )
+                    .await
+                    .expect("the application's insert");
+                    longest = longest.max(t.elapsed());
+                    rows += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                c.close().await;
+                (longest, rows)
+            })
+        });
+        App { stop, worker }
+    }
+
+    /// The longest wait of one insert, and how many rows were inserted.
+    fn stop(self) -> (Duration, usize) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.worker.join().expect("application thread")
+    }
+}
+
+const LOCK_TIMEOUT: Duration = Duration::from_secs(1);
+
+const SETUP: &str = r#"revision = "a00000000001"
+message = "customers and orders"
+
+[[upgrade]]
+op = "create_table"
+table = "customers"
+columns = [
+  { name = "id", type = "integer", primary_key = true },
+  { name = "name", type = "varchar(100)", nullable = false },
+]
+
+[[upgrade]]
+op = "create_table"
+table = "orders"
+columns = [
+  { name = "id", type = "integer", primary_key = true },
+  { name = "customer_id", type = "integer" },
+  { name = "note", type = "text" },
+  { name = "amount", type = "integer" },
+]
+
+[[upgrade]]
+op = "sql"
+sql = """
+INSERT INTO customers (id, name) SELECT g, 'c' || g FROM generate_series(1, 100) g;
+INSERT INTO orders (customer_id, note, amount) SELECT (g % 100) + 1, 'n', g FROM generate_series(1, 20000) g;
+"""
+
+[[downgrade]]
+op = "drop_table"
+table = "orders"
+
+[[downgrade]]
+op = "drop_table"
+table = "customers"
+"#;
+
+const ONLINE: &str = r#"revision = "a00000000002"
+down_revision = "a00000000001"
+message = "index and foreign key, online"
+
+[[upgrade]]
+op = "create_index"
+name = "ix_orders_customer_id"
+table = "orders"
+columns = ["customer_id"]
+
+[[upgrade]]
+op = "create_foreign_key"
+name = "fk_orders_customer"
+table = "orders"
+columns = ["customer_id"]
+references = "customers(id)"
+ondelete = "cascade"
+
+[[downgrade]]
+op = "drop_foreign_key"
+table = "orders"
+name = "fk_orders_customer"
+
+[[downgrade]]
+op = "drop_index"
+table = "orders"
+name = "ix_orders_customer_id"
+"#;
+
+const EXCLUSIVE: &str = r#"revision = "a00000000003"
+down_revision = "a00000000002"
+message = "amount index, check, note not null"
+
+[[upgrade]]
+op = "create_index"
+name = "ix_orders_amount"
+table = "orders"
+columns = ["amount"]
+
+[[upgrade]]
+op = "create_check"
+name = "ck_orders_amount"
+table = "orders"
+sqltext = "amount >= 0"
+
+[[upgrade]]
+op = "alter_column"
+table = "orders"
+column = "note"
+nullable = false
+existing_nullable = true
+
+[[downgrade]]
+op = "alter_column"
+table = "orders"
+column = "note"
+nullable = true
+existing_nullable = false
+
+[[downgrade]]
+op = "drop_check"
+table = "orders"
+name = "ck_orders_amount"
+
+[[downgrade]]
+op = "drop_index"
+table = "orders"
+name = "ix_orders_amount"
+"#;
+
+/// A project whose engine is the pg-online dialect plugin, on database `url`.
+fn pg_online_project(url: &str) -> Project {
+    let p = Project::new();
+    let component = toml_path(&rust_component("pg_online"));
+    p.write(
+        "sqlalembic.toml",
+        &format!(
+            "[database]\nDB_ENGINE = \"wasm:{component}\"\nDATABASE_URL = \"{url}\"\n\n\
+             [[plugins]]\nname = \"pg-online\"\npath = \"{component}\"\n\
+             settings = {{ lock_timeout = \"{}ms\" }}\n",
+            LOCK_TIMEOUT.as_millis()
+        ),
+    );
+    p.write("migrations/versions/a00000000001_setup.toml", SETUP);
+    p.write("migrations/versions/a00000000002_online.toml", ONLINE);
+    p.write("migrations/versions/a00000000003_exclusive.toml", EXCLUSIVE);
+    p
+}
+
+/// The zero-downtime promise, on the real server: with a long transaction open on
+/// `orders` (it read the table and stays idle, holding its lock), pg-online builds
+/// an index and a validated foreign key without waiting for it; the step that needs
+/// an exclusive lock gives up after `lock_timeout` instead of stalling the
+/// application, records nothing, and applies on retry once the transaction ends.
+/// The application's inserts never wait longer than `lock_timeout`. Afterwards
+/// `pg_catalog` shows every index valid and every constraint validated.
+#[test]
+fn pg_online_migrates_beside_a_long_transaction_and_validates_everything() {
+    let runtime = rt();
+    let db = runtime.block_on(TestDb::new(Backend::Postgres));
+    let p = pg_online_project(&db.url);
+    run(&p, &["migrate", "a00000000001"]).success();
+
+    // Another connection reads the table and stays inside its transaction.
+    let mut long = runtime.block_on(connect(&db.url, Backend::Postgres));
+    let long_pid = runtime.block_on(async {
+        long.execute("BEGIN").await.expect("begin");
+        assert_eq!(one(&mut long, "SELECT COUNT(*) FROM orders").await, "20000");
+        one(&mut long, "SELECT pg_backend_pid()").await
+    });
+    let mut probe = runtime.block_on(connect(&db.url, Backend::Postgres));
+    let long_state = |probe: &mut Connection| {
+        runtime.block_on(one(
+            probe,
+            &format!("SELECT state FROM pg_stat_activity WHERE pid = {long_pid}"),
+        ))
+    };
+
+    let app = App::start(&db.url);
+    let started = Instant::now();
+    let online = run(&p, &["migrate", "a00000000002"]);
+    let online_took = started.elapsed();
+    online.success();
+    assert_eq!(
+        long_state(&mut probe),
+        "idle in transaction",
+        "the migration applied while the long transaction was open"
+    );
+
+    // This step needs an exclusive lock the long transaction stands in the way of.
+    let started = Instant::now();
+    let blocked = run(&p, &["migrate"]);
+    let blocked_took = started.elapsed();
+    let (app_longest, app_rows) = app.stop();
+    blocked.code(3);
+    assert!(
+        blocked.stderr.contains("lock timeout") && blocked.stderr.contains("ck_orders_amount"),
+        "{blocked:#?}"
+    );
+    assert!(
+        blocked.stderr.contains("NOT rolled back")
+            && blocked
+                .stderr
+                .contains("CREATE INDEX CONCURRENTLY \"ix_orders_amount\""),
+        "the index built outside the transaction is reported as kept: {blocked:#?}"
+    );
+    assert!(
+        blocked_took < Duration::from_secs(20),
+        "gave up at lock_timeout, took {blocked_took:?}"
+    );
+    let current = run(&p, &["current"]);
+    assert!(
+        current.stdout.contains("a00000000002") && !current.stdout.contains("a00000000003"),
+        "nothing of the failed revision is recorded: {current:#?}"
+    );
+    assert!(
+        app_rows > 2,
+        "the application kept inserting ({app_rows} rows, longest wait {app_longest:?}, \
+         online step {online_took:?}, blocked step {blocked_took:?})"
+    );
+    assert!(
+        app_longest < LOCK_TIMEOUT + Duration::from_millis(700),
+        "an insert waited {app_longest:?} (online step took {online_took:?}), more than lock_timeout"
+    );
+
+    // The long transaction ends; the retry applies the whole revision.
+    runtime.block_on(async {
+        long.execute("COMMIT").await.expect("commit");
+        long.close().await;
+    });
+    let app = App::start(&db.url);
+    run(&p, &["migrate"]).success();
+    let (app_longest, _) = app.stop();
+    assert!(
+        app_longest < LOCK_TIMEOUT + Duration::from_millis(700),
+        "{app_longest:?}"
+    );
+
+    runtime.block_on(async {
+        let c = &mut probe;
+        let invalid_indexes = one(
+            c,
+            "SELECT COUNT(*) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid \
+             WHERE t.relnamespace = 'public'::regnamespace AND NOT (i.indisvalid AND i.indisready)",
+        )
+        .await;
+        assert_eq!(invalid_indexes, "0", "every index is valid");
+        let unvalidated = one(
+            c,
+            "SELECT COUNT(*) FROM pg_constraint WHERE connamespace = 'public'::regnamespace \
+             AND NOT convalidated",
+        )
+        .await;
+        assert_eq!(unvalidated, "0", "every constraint is validated");
+        let indexes = c
+            .query_column(
+                "SELECT indexrelid::regclass::text FROM pg_index \
+                 WHERE indrelid = 'orders'::regclass ORDER BY 1",
+            )
+            .await
+            .expect("indexes");
+        assert_eq!(
+            indexes,
+            ["ix_orders_amount", "ix_orders_customer_id", "orders_pkey"]
+        );
+        let constraints = c
+            .query_column(
+                "SELECT conname || ':' || contype::text || ':' || convalidated::text FROM pg_constraint \
+                 WHERE conrelid = 'orders'::regclass ORDER BY 1",
+            )
+            .await
+            .expect("constraints");
+        assert_eq!(
+            constraints,
+            [
+                "ck_orders_amount:c:true",
+                "fk_orders_customer:f:true",
+                "orders_pkey:p:true"
+            ],
+            "the NOT NULL helper check is gone"
+        );
+        let not_null = one(
+            c,
+            "SELECT attnotnull::text FROM pg_attribute WHERE attrelid = 'orders'::regclass \
+             AND attname = 'note'",
+        )
+        .await;
+        assert_eq!(not_null, "true");
+    });
+    runtime.block_on(probe.close());
+}
+
+/// `migrate --sql` and `show --sql` render through the plugin without a database.
+#[test]
+fn pg_online_renders_offline_scripts() {
+    // `show` reads the database's heads; `migrate --sql` connects to nothing.
+    let db = rt().block_on(TestDb::new(Backend::Postgres));
+    let p = pg_online_project(&db.url);
+    let script = run(&p, &["migrate", "--sql"]);
+    script.success();
+    let out = &script.stdout;
+    for expected in [
+        "SET lock_timeout = '1000ms';",
+        "COMMIT;\nDROP INDEX CONCURRENTLY IF EXISTS \"ix_orders_customer_id\";\nBEGIN;\nCOMMIT;\nCREATE INDEX CONCURRENTLY \"ix_orders_customer_id\" ON \"orders\" (\"customer_id\");\nBEGIN;",
+        "ADD CONSTRAINT \"fk_orders_customer\" FOREIGN KEY (\"customer_id\") REFERENCES \"customers\" (\"id\") ON DELETE CASCADE NOT VALID;",
+        "ALTER TABLE \"orders\" VALIDATE CONSTRAINT \"fk_orders_customer\";",
+        "INSERT INTO customers (id, name) SELECT g, 'c' || g FROM generate_series(1, 100) g;",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    let show = run(&p, &["show", "a00000000003", "--sql"]);
+    show.success();
+    assert!(
+        show.stdout
+            .contains("CHECK (\"note\" IS NOT NULL) NOT VALID")
+            && show
+                .stdout
+                .contains("ALTER TABLE \"orders\" ALTER COLUMN \"note\" SET NOT NULL;"),
+        "{show:#?}"
+    );
+    let json = run(&p, &["--format", "json", "migrate", "--sql"]).json();
+    assert_eq!(json["dialect"], "pg-online");
+}
+
+const MODELS: &str = r#"from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    email = Column(String(200), nullable=False, unique=True)
+    created_at = Column(DateTime(timezone=True), server_default=func.now())
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    title = Column(String(120), nullable=False)
+    body = Column(Text)
+"#;
+
+/// Autogenerate compares types and renders through the plugin: models ->
+/// revision -> migrate -> no changes on the second run.
+#[test]
+fn pg_online_autogenerates_and_finds_no_changes_afterwards() {
+    let db = rt().block_on(TestDb::new(Backend::Postgres));
+    let p = pg_online_project(&db.url);
+    for rev in [
+        "a00000000001_setup",
+        "a00000000002_online",
+        "a00000000003_exclusive",
+    ] {
+        std::fs::remove_file(p.path().join(format!("migrations/versions/{rev}.toml")))
+            .expect("remove");
+    }
+    p.write("models/__init__.py", "");
+    p.write("models/blog.py", MODELS);
+    run(&p, &["makemigrations", "blog"]).success();
+    let migrate = run(&p, &["migrate"]);
+    migrate.success();
+    let again = run(&p, &["makemigrations"]);
+    again.success();
+    assert_eq!(again.stdout.trim(), "No changes detected", "{again:#?}");
+    let script = run(&p, &["migrate", "base:head", "--sql"]);
+    assert!(
+        script.stdout.contains("SET lock_timeout"),
+        "the revision renders through pg-online: {script:#?}"
+    );
+}
+
+/// A SQLite project whose engine is the misbehaving fixture dialect.
+fn bad_dialect_project(fail_on: &str, mode: &str) -> Project {
+    let p = Project::new();
+    let component = toml_path(&rust_component("fixture_bad_dialect"));
+    p.write(
+        "sqlalembic.toml",
+        &format!(
+            "[database]\nDB_ENGINE = \"wasm:{component}\"\nDATABASE_URL = \"sqlite://{}\"\n\n\
+             [[plugins]]\nname = \"bad\"\npath = \"{component}\"\ntimeout_ms = 400\nmemory_mb = 24\n\
+             settings = {{ fail_on = \"{fail_on}\", mode = \"{mode}\" }}\n",
+            toml_path(&p.path().join("app.db"))
+        ),
+    );
+    p.write(
+        "migrations/versions/b00000000001_tables.toml",
+        r#"revision = "b00000000001"
+message = "tables"
+
+[[upgrade]]
+op = "create_table"
+table = "t"
+columns = [{ name = "id", type = "integer", primary_key = true }, { name = "v", type = "varchar(20)" }]
+
+[[upgrade]]
+op = "create_index"
+name = "ix_t_v"
+table = "t"
+columns = ["v"]
+
+[[downgrade]]
+op = "drop_table"
+table = "t"
+"#,
+    );
+    p
+}
+
+/// Nothing of a revision a dialect plugin could not render, or whose SQL the
+/// database refused, is applied or recorded; the error names the plugin and what
+/// it returned.
+#[test]
+fn a_misbehaving_dialect_plugin_applies_nothing_and_is_named() {
+    for (mode, exit, expected) in [
+        (
+            "loop",
+            2,
+            "Plugin `bad` ran past its time limit of 400 ms and was stopped",
+        ),
+        (
+            "memory",
+            2,
+            "Plugin `bad` went over its memory limit of 24 MiB",
+        ),
+        ("trap", 2, "Plugin `bad` crashed (trap: "),
+        (
+            "err",
+            2,
+            "Plugin `bad` cannot render `create_index`: bad refuses `create_index`",
+        ),
+        (
+            "empty",
+            2,
+            "Plugin `bad` returned a malformed answer for `create_index`: statement 1 for `create_index` is empty",
+        ),
+        ("rejected", 3, "CREATE TABLUH nonsense"),
+    ] {
+        let p = bad_dialect_project("create_index", mode);
+        let out = run(&p, &["migrate"]);
+        out.code(exit);
+        assert!(out.stderr.contains(expected), "{mode}: {out:#?}");
+        if mode == "rejected" {
+            assert!(
+                out.stderr.contains("dialect plugin `bad`"),
+                "the statement's author is named: {out:#?}"
+            );
+        }
+        let current = run(&p, &["--format", "json", "current"]);
+        current.success();
+        assert_eq!(
+            current.json()["current"],
+            serde_json::json!([]),
+            "{mode}: nothing recorded"
+        );
+        let tables = rt().block_on(async {
+            let url = format!("sqlite://{}", p.path().join("app.db").display());
+            let mut c = connect(&url, Backend::Sqlite).await;
+            let names = c
+                .query_column("SELECT name FROM sqlite_master WHERE name = 't'")
+                .await
+                .expect("tables");
+            c.close().await;
+            names
+        });
+        assert!(tables.is_empty(), "{mode}: table `t` was rolled back");
+    }
+    // A dialect that crashes when it introduces itself stops the command at once.
+    let p = bad_dialect_project("info", "err");
+    let out = run(&p, &["migrate"]);
+    out.code(2);
+    assert!(
+        out.stderr.contains("Plugin `bad` crashed") && out.stderr.contains("hint:"),
+        "{out:#?}"
+    );
+}
