@@ -19,6 +19,7 @@ pub mod import;
 pub mod python;
 pub mod sql;
 pub mod walk;
+pub mod wasm;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -48,11 +49,16 @@ pub enum Backend {
     SqlAlchemyImport,
     /// `CREATE TABLE` / `CREATE INDEX` files.
     Sql,
+    /// A discovery-backend component (`wasm:<path>`, relative to the project root).
+    Wasm(PathBuf),
 }
 
 impl Backend {
     /// Parses a `BACKENDS` entry.
     pub fn parse(name: &str) -> Result<Backend, Error> {
+        if let Some(path) = crate::plugins::wasm_backend_path(name) {
+            return Ok(Backend::Wasm(path));
+        }
         match name.trim().to_ascii_lowercase().as_str() {
             "sqlalchemy" | "static" => Ok(Backend::SqlAlchemy),
             "sqlalchemy-import" | "import" => Ok(Backend::SqlAlchemyImport),
@@ -69,6 +75,7 @@ impl Backend {
             Backend::SqlAlchemy => "sqlalchemy",
             Backend::SqlAlchemyImport => "sqlalchemy-import",
             Backend::Sql => "sql",
+            Backend::Wasm(_) => "wasm",
         }
     }
 }
@@ -166,7 +173,7 @@ pub struct Discovery {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
-        "Unknown discovery backend `{name}`: expected `sqlalchemy`, `sqlalchemy-import` or `sql`"
+        "Unknown discovery backend `{name}`: expected `sqlalchemy`, `sqlalchemy-import`, `sql` or `wasm:<path>`"
     )]
     UnknownBackend { name: String },
     #[error(transparent)]
@@ -244,7 +251,7 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
         .iter()
         .map(|l| (rel_key(&l.file), l.sha256.clone()))
         .collect();
-    let key = cache::key(req, &fingerprints);
+    let key = wasm::cache_key(req, &cache::key(req, &fingerprints));
     // Rewritten only when a file was read, added or removed.
     let manifest_stale = loaded.iter().any(|l| !l.reused) || manifest.files.len() != loaded.len();
     if req.use_cache && manifest_stale {
@@ -367,6 +374,11 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
                 diagnostics.extend(diags);
                 found.extend(tables);
             }
+            Backend::Wasm(component) => {
+                let (tables, diags) = wasm::discover(req, component);
+                diagnostics.extend(diags);
+                found.extend(tables);
+            }
         }
     }
     diagnostics.extend(duplicates(&found));
@@ -393,6 +405,8 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
         if let Some(units) = &units_to_store {
             let _ = cache::store_units(&req.project_root, units);
         }
+        // The wasm backends' results are stored by now: key them as they are.
+        let key = wasm::cache_key(req, &cache::key(req, &fingerprints));
         let _ = cache::store(
             &req.project_root,
             &key,
@@ -462,6 +476,11 @@ fn python_units(
     let outcome = python::discover(inputs, reused);
     stats.modules_cached = outcome.units.iter().filter(|u| u.deps.is_none()).count();
     stats.modules_evaluated = outcome.units.len() - stats.modules_cached;
+    tracing::debug!(
+        evaluated = stats.modules_evaluated,
+        cached = stats.modules_cached,
+        "Model modules evaluated"
+    );
     let changed = stats.modules_evaluated > 0 || kept_deps.len() != stored_count;
     let store = (req.use_cache && changed).then(|| {
         let mut out = HashMap::new();
