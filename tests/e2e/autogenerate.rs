@@ -637,12 +637,12 @@ fn corpus_round_trip(package: &str, backend: Backend, setup: &[&str]) {
 }
 
 // The packages on the databases that can hold them: `typed` uses arrays (PostgreSQL
-// only), `sqlm` unsized strings (not MySQL), `classic` an expression index (not
-// MariaDB) and an enum default PostgreSQL refuses; `core` needs a `reporting` schema
-// (migrations do not create schemas).
+// only), `sqlm` unsized strings (not MySQL), `classic` an expression index (MariaDB has
+// none); `core` needs a `reporting` schema (migrations do not create schemas).
 #[test]
-fn corpus_classic_sqlite() {
+fn corpus_classic_sqlite_and_postgres() {
     corpus_round_trip("classic", Backend::Sqlite, &[]);
+    corpus_round_trip("classic", Backend::Postgres, &[]);
 }
 
 #[test]
