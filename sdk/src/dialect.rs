@@ -54,6 +54,7 @@ pub mod bindings {
             "sqlalembic:plugin/host@0.1.1": crate::bindings::sqlalembic::plugin::host,
             "sqlalembic:plugin/schema@0.1.1": crate::discovery::bindings::sqlalembic::plugin::schema,
         },
+        additional_derives: [PartialEq],
         pub_export_macro: true,
         export_macro_name: "__export_dialect",
         default_bindings_module: "::sqlalembic_plugin::dialect::bindings",

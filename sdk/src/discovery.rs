@@ -46,6 +46,7 @@ pub mod bindings {
             "sqlalembic:plugin/types@0.1.1": crate::bindings::sqlalembic::plugin::types,
             "sqlalembic:plugin/host@0.1.1": crate::bindings::sqlalembic::plugin::host,
         },
+        additional_derives: [PartialEq],
         pub_export_macro: true,
         export_macro_name: "__export_discovery_backend",
         default_bindings_module: "::sqlalembic_plugin::discovery::bindings",

@@ -547,3 +547,243 @@ fn a_misbehaving_dialect_plugin_applies_nothing_and_is_named() {
         "{out:#?}"
     );
 }
+
+/// Every construct prisma-discovery reads: models, scalar and native types, ids,
+/// uniques, defaults, relations with actions, indexes, enums, maps, optional fields.
+const PRISMA: &str = r#"datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+
+generator client {
+  provider = "prisma-client-js"
+}
+
+/// Who may do what.
+enum Role {
+  USER
+  ADMIN @map("admin")
+
+  @@map("user_role")
+}
+
+model User {
+  id        Int      @id @default(autoincrement())
+  email     String   @unique @db.VarChar(255)
+  name      String?  @db.VarChar(100)
+  role      Role     @default(USER)
+  active    Boolean  @default(true)
+  score     Float    @default(0)
+  visits    BigInt   @default(0)
+  createdAt DateTime @default(now()) @map("created_at")
+  posts     Post[]
+  profile   Profile?
+
+  @@index([name])
+  @@map("users")
+}
+
+model Profile {
+  id     Int    @id @default(autoincrement())
+  bio    String @default("")
+  user   User   @relation(fields: [userId], references: [id], onDelete: Cascade, onUpdate: Cascade)
+  userId Int    @unique @map("user_id")
+}
+
+model Post {
+  id       Int       @id @default(autoincrement())
+  slug     String    @db.VarChar(80)
+  title    String
+  price    Decimal   @db.Decimal(10, 2)
+  body     Json?
+  author   User?     @relation(fields: [authorId], references: [id], onDelete: SetNull)
+  authorId Int?      @map("author_id")
+  tags     PostTag[]
+
+  @@unique([authorId, slug], map: "uq_post_author_slug")
+  @@index([title], map: "ix_post_title")
+  @@map("posts")
+}
+
+model Tag {
+  id    Int       @id
+  name  String    @unique
+  posts PostTag[]
+}
+
+model PostTag {
+  post   Post @relation(fields: [postId], references: [id], onDelete: Cascade)
+  postId Int  @map("post_id")
+  tag    Tag  @relation(fields: [tagId], references: [id])
+  tagId  Int  @map("tag_id")
+
+  @@id([postId, tagId])
+  @@map("post_tags")
+}
+"#;
+
+/// A project whose models are Prisma schemas read by prisma-discovery, on `url`.
+fn prisma_project(url: &str) -> Project {
+    let p = Project::new();
+    let component = toml_path(&rust_component("prisma_discovery"));
+    p.write(
+        "sqlalembic.toml",
+        &format!(
+            "[database]\nDATABASE_URL = \"{url}\"\n\n[discovery]\nMODEL_DISCOVERY_PATHS = \"prisma\"\n\
+             BACKENDS = [\"wasm:{component}\"]\n"
+        ),
+    );
+    p.write("prisma/schema.prisma", PRISMA);
+    std::fs::create_dir_all(p.path().join("migrations/versions")).expect("mkdir");
+    p
+}
+
+fn revision_count(p: &Project) -> usize {
+    std::fs::read_dir(p.path().join("migrations/versions"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Prisma models -> makemigrations -> migrate -> no changes on the second run, then
+/// a model edit gives exactly its op.
+fn prisma_round_trip(backend: Backend) {
+    let db = rt().block_on(TestDb::new(backend));
+    let p = prisma_project(&db.url);
+    let discovered = run(&p, &["--format", "json", "discover"]);
+    discovered.success();
+    let json = discovered.json();
+    let text = json.to_string();
+    for table in ["users", "Profile", "posts", "Tag", "post_tags"] {
+        assert!(text.contains(&format!("\"{table}\"")), "{table}: {text}");
+    }
+    assert!(text.contains("prisma/schema.prisma"), "{text}");
+    let made = run(&p, &["makemigrations", "from prisma"]);
+    made.success();
+    assert_eq!(revision_count(&p), 1, "{made:#?}");
+    run(&p, &["migrate"]).success();
+    let again = run(&p, &["makemigrations"]);
+    again.success();
+    assert_eq!(again.stdout.trim(), "No changes detected", "{again:#?}");
+    assert_eq!(revision_count(&p), 1);
+
+    // The database holds what the schema says.
+    rt().block_on(async {
+        let mut c = connect(&db.url, backend).await;
+        let fk_count = match backend {
+            Backend::Postgres => {
+                one(
+                    &mut c,
+                    "SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' \
+                 AND connamespace = 'public'::regnamespace",
+                )
+                .await
+            }
+            _ => {
+                one(
+                    &mut c,
+                    "SELECT (SELECT COUNT(*) FROM pragma_foreign_key_list('Profile')) \
+                 + (SELECT COUNT(*) FROM pragma_foreign_key_list('posts')) \
+                 + (SELECT COUNT(*) FROM pragma_foreign_key_list('post_tags'))",
+                )
+                .await
+            }
+        };
+        assert_eq!(fk_count, "4");
+        c.execute("INSERT INTO users (email) VALUES ('a@b.c')")
+            .await
+            .expect("defaults fill the rest");
+        let role = one(&mut c, "SELECT CAST(role AS TEXT) FROM users").await;
+        assert_eq!(role, "USER");
+        c.close().await;
+    });
+
+    // An edit of the Prisma schema is one op; then nothing again.
+    let schema = p.read("prisma/schema.prisma");
+    p.write(
+        "prisma/schema.prisma",
+        &schema.replacen(
+            "  title    String\n",
+            "  title    String\n  subtitle String?\n",
+            1,
+        ),
+    );
+    let edit = run(&p, &["--format", "json", "makemigrations", "subtitle"]);
+    edit.success();
+    let ops: Vec<String> = edit.json()["operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .map(|o| o.as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert!(ops[0].contains("posts.subtitle"), "{ops:?}");
+    run(&p, &["migrate"]).success();
+    let last = run(&p, &["makemigrations"]);
+    assert_eq!(last.stdout.trim(), "No changes detected", "{last:#?}");
+}
+
+#[test]
+fn prisma_round_trip_sqlite() {
+    prisma_round_trip(Backend::Sqlite);
+}
+
+#[test]
+fn prisma_round_trip_postgres() {
+    prisma_round_trip(Backend::Postgres);
+}
+
+/// A Prisma error stops makemigrations at its line, and nothing is written.
+#[test]
+fn a_broken_prisma_schema_writes_no_revision() {
+    let p = prisma_project("sqlite://app.db");
+    p.write(
+        "prisma/schema.prisma",
+        &PRISMA.replace("  title    String\n", "  title    Strng\n"),
+    );
+    let out = run(&p, &["makemigrations"]);
+    out.code(2);
+    assert!(
+        out.stderr.contains(
+            "prisma/schema.prisma:44:3: error[PRISMA002]: Field `title` has type `Strng`"
+        ),
+        "{out:#?}"
+    );
+    assert_eq!(revision_count(&p), 0);
+}
+
+/// A discovery plugin that crashes or returns a malformed table stops autogenerate
+/// with its name and what it returned; no revision is written.
+#[test]
+fn a_misbehaving_discovery_plugin_writes_no_revision() {
+    for (mode, expected) in [
+        (
+            "malformed",
+            "returned a malformed table: table `t` has no columns (defined at models/x.mode:1)",
+        ),
+        ("trap", "crashed (trap: "),
+    ] {
+        let p = Project::new();
+        let component = toml_path(&rust_component("fixture_bad_discovery"));
+        p.write(
+            "sqlalembic.toml",
+            &format!(
+                "[database]\nDATABASE_URL = \"sqlite://{}\"\n\n[discovery]\nBACKENDS = [\"sqlalchemy\", \"wasm:{component}\"]\n",
+                toml_path(&p.path().join("app.db"))
+            ),
+        );
+        p.write("models/x.mode", mode);
+        p.write("models/blog.py", MODELS);
+        std::fs::create_dir_all(p.path().join("migrations/versions")).expect("mkdir");
+        let out = run(&p, &["makemigrations"]);
+        out.code(2);
+        assert!(
+            out.stderr
+                .contains("error[WASM001]: Discovery backend `wasm:")
+                && out.stderr.contains("Plugin `fixture_bad_discovery`")
+                && out.stderr.contains(expected)
+                && out.stderr.contains("none of its tables were used"),
+            "{mode}: {out:#?}"
+        );
+        assert_eq!(revision_count(&p), 0, "{mode}");
+    }
+}

@@ -148,6 +148,15 @@ impl<W: World> Guest<W> {
         &self.core.name
     }
 
+    /// Drops the live instance: the next call gets a fresh one.
+    pub fn reset(&self) {
+        *self
+            .core
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
     /// Runs `f` against the component, in its sandbox, under its limits; on this
     /// thread, or on the guest's worker thread inside an async runtime.
     pub fn call<R: Send + 'static>(

@@ -429,6 +429,24 @@ impl TryFrom<wit_schema::Table> for Table {
     }
 }
 
+/// A table a discovery plugin returned, checked, with its file (relative to the
+/// project root) and 1-based line.
+pub fn located_table(
+    located: wit_discovery::LocatedTable,
+) -> Result<(Table, String, usize), Malformed> {
+    let path = located.path.clone();
+    let table = Table::try_from(located.table)
+        .map_err(|Malformed(m)| Malformed(format!("{m} (defined at {path}:{})", located.line)))?;
+    if path.trim().is_empty() {
+        return Err(Malformed(format!(
+            "table `{}` has no source file",
+            table.qualified_name()
+        )));
+    }
+    let line = usize::try_from(located.line).unwrap_or(usize::MAX).max(1);
+    Ok((table, path, line))
+}
+
 impl From<wit_discovery::Diagnostic> for Diagnostic {
     fn from(d: wit_discovery::Diagnostic) -> Self {
         let severity = match d.severity {
@@ -753,6 +771,32 @@ mod tests {
             let err = Table::try_from(wit).expect_err(expected);
             assert!(err.0.contains(expected), "{err} / {expected}");
         }
+    }
+
+    #[test]
+    fn located_tables_keep_their_places() {
+        let (table, path, line) = located_table(wit_discovery::LocatedTable {
+            table: (&posts()).into(),
+            path: "db/schema.prisma".into(),
+            line: 12,
+        })
+        .expect("well formed");
+        assert_eq!(
+            (table.name.as_str(), path.as_str(), line),
+            ("posts", "db/schema.prisma", 12)
+        );
+        let mut broken = wit_schema::Table::from(&posts());
+        broken.columns.clear();
+        let err = located_table(wit_discovery::LocatedTable {
+            table: broken,
+            path: "db/schema.prisma".into(),
+            line: 3,
+        })
+        .expect_err("no columns");
+        assert_eq!(
+            err.0,
+            "table `blog.posts` has no columns (defined at db/schema.prisma:3)"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod cache;
 mod component;
 mod convert;
 mod dialect;
+mod discovery;
 mod engine;
 mod handler;
 mod http;
@@ -39,6 +40,7 @@ pub use cache::{CACHE_ENV, CacheState, Stored, cache_dir, clear_cache};
 pub use component::{Limits, Spec};
 pub use convert::Malformed;
 pub use dialect::{DEFAULT_LIMITS as DIALECT_LIMITS, WasmDialect, context as dialect_context};
+pub use discovery::{Answer, DEFAULT_LIMITS as DISCOVERY_LIMITS, DiscoveryComponent, Failed};
 pub use handler::{Abort, CallError, Plugin};
 pub use sandbox::{Folder, Grant};
 
@@ -297,6 +299,12 @@ pub fn component_spec(settings: &Settings, path: &Path, defaults: Limits) -> Spe
         settings: entry.map_or_else(|| serde_json::json!({}), |e| e.settings.clone()),
         cache_dir: cache_dir(root),
     }
+}
+
+/// The sha256 of the component at `path` (absolute), from the cache's index when
+/// the file is unchanged (no re-hash).
+pub fn component_sha256(cache_dir: &Path, path: &Path) -> Result<String, Error> {
+    Ok(Cache::open(cache_dir.to_path_buf())?.hash(path)?.sha256)
 }
 
 /// The dialect plugin `DB_ENGINE = "wasm:<path>"` names, loaded (`None` for a
