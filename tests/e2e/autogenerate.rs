@@ -825,3 +825,43 @@ fn no_changes_env(p: &Project, env: &[(&str, &str)]) {
     assert_eq!(run.stdout.trim(), "No changes detected", "{run:#?}");
     assert_eq!(revision_files(p), before, "no file is written");
 }
+
+/// A policy can refuse a generated revision: `migration_generated` is sent before the
+/// file is written, and a deny there exits 4 with nothing written.
+#[test]
+fn a_policy_can_refuse_a_destructive_revision_before_it_is_written() {
+    let p = started(Backend::Sqlite);
+    p.run(&["makemigrations", "Initial schema"]).success();
+    p.run(&["migrate"]).success();
+    edit(
+        &p,
+        "models/user.py",
+        "    email = Column(String(120), unique=True, nullable=False)\n",
+        "",
+    );
+    let before = revision_files(&p);
+    let dispatcher = Dispatcher::new(Vec::new());
+    dispatcher.connect_fn(
+        "migration_generated",
+        "no-drops",
+        HandlerMode::Policy,
+        |s: &Signal| {
+            Ok(if s.payload["destructive"] == true {
+                Verdict::Deny("Destructive migrations need a review".to_owned())
+            } else {
+                Verdict::Proceed
+            })
+        },
+    );
+    let args = [
+        "sqlalembic",
+        "-q",
+        "-C",
+        &p.path().display().to_string(),
+        "makemigrations",
+        "Drop email",
+    ]
+    .map(String::from);
+    assert_eq!(sqlalembic::cli::run_with(args, &dispatcher), 4);
+    assert_eq!(revision_files(&p), before, "no file is written");
+}

@@ -5,8 +5,8 @@
 //! policy, and signals sent by the stages. Output: a [`SendReport`] with each
 //! handler's result in connection order. A handler that fails or panics is reported
 //! and logged, never stops the others or the command; a `deny` only counts from a
-//! policy on a start signal (see [`names::is_start_signal`]), anywhere else it is
-//! downgraded to a warning. Payloads are redacted before any handler sees them.
+//! policy on a start signal or `migration_generated` (see [`names::is_gate_signal`]),
+//! anywhere else it is downgraded to a warning. Payloads are redacted before any handler sees them.
 //!
 //! There is deliberately no global dispatcher: the Python original's CLI built a
 //! second one, so handlers connected by the project never fired. A [`Dispatcher`]
@@ -25,7 +25,7 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use lifecycle::{CommandRun, Denied};
-pub use names::{is_start_signal, start_signal};
+pub use names::{is_gate_signal, is_start_signal, start_signal};
 
 use crate::redact::redact_json;
 
@@ -257,7 +257,7 @@ impl Dispatcher {
             .map(|e| (Arc::clone(&e.handler), e.mode))
             .collect();
         tracing::debug!(signal = %signal.name, handlers = targets.len(), "Sending signal");
-        let start = is_start_signal(&signal.name);
+        let start = is_gate_signal(&signal.name);
         let outcomes = targets
             .into_iter()
             .map(|(handler, mode)| call(handler.as_ref(), mode, &signal, start))

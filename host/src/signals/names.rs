@@ -77,6 +77,13 @@ pub fn is_start_signal(name: &str) -> bool {
             .is_some_and(|command| !command.is_empty())
 }
 
+/// Whether a policy's deny counts on `name`: the start signals, and
+/// `migration_generated`, which autogenerate sends before it writes the revision file
+/// (so a policy can refuse, say, a destructive migration before it exists).
+pub fn is_gate_signal(name: &str) -> bool {
+    is_start_signal(name) || name == MIGRATION_GENERATED
+}
+
 /// Every signal name this tool sends, for validating a plugin's `signals` list.
 pub fn known_signals() -> Vec<String> {
     let mut names: Vec<String> = COMMANDS.iter().map(|c| start_signal(c)).collect();
@@ -125,7 +132,10 @@ mod tests {
             "migration_x",
         ] {
             assert!(!is_start_signal(name), "{name}");
+            assert!(!is_gate_signal(name), "{name}");
         }
+        assert!(is_gate_signal(MIGRATION_GENERATED));
+        assert!(!is_start_signal(MIGRATION_GENERATED));
     }
 
     #[test]

@@ -133,8 +133,8 @@ pub fn makemigrations(
         RevisionKind::Toml,
     ));
     let operations: Vec<String> = changes.upgrade.iter().map(Op::describe).collect();
-    write_new(ctx, &path, &text)?;
     report_warnings(ctx, &changes.warnings);
+    // Sent before the file exists: a policy's deny keeps it from being written.
     let generated = run.send(
         MIGRATION_GENERATED,
         json!({
@@ -151,6 +151,15 @@ pub fn makemigrations(
     for (handler, msg) in generated.warnings() {
         ctx.printer.warn(format!("Handler `{handler}`: {msg}"));
     }
+    if let Some((handler, reason)) = generated.denied() {
+        return Err(Failure::new(
+            Exit::Denied,
+            anyhow::anyhow!(
+                "The new revision was denied by policy `{handler}`: {reason}; no file was written"
+            ),
+        ));
+    }
+    write_new(ctx, &path, &text)?;
     if ctx.printer.is_json() {
         ctx.printer.json(&json!({
             "revision": new.revision,
