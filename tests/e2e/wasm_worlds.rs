@@ -393,7 +393,7 @@ fn pg_online_renders_offline_scripts() {
     assert_eq!(json["dialect"], "pg-online");
 }
 
-const MODELS: &str = r#"from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, func
+const MODELS: &str = r#"from sqlalchemy import Column, DateTime, Enum, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import declarative_base
 
 Base = declarative_base()
@@ -412,6 +412,7 @@ class Post(Base):
     user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     title = Column(String(120), nullable=False)
     body = Column(Text)
+    status = Column(Enum("draft", "live", name="post_status"), nullable=False, server_default="draft")
 "#;
 
 /// Autogenerate compares types and renders through the plugin: models ->
@@ -438,7 +439,10 @@ fn pg_online_autogenerates_and_finds_no_changes_afterwards() {
     assert_eq!(again.stdout.trim(), "No changes detected", "{again:#?}");
     let script = run(&p, &["migrate", "base:head", "--sql"]);
     assert!(
-        script.stdout.contains("SET lock_timeout"),
+        script.stdout.contains("SET lock_timeout")
+            && script
+                .stdout
+                .contains("CREATE TYPE \"post_status\" AS ENUM ('draft', 'live')"),
         "the revision renders through pg-online: {script:#?}"
     );
 }

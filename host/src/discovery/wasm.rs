@@ -29,12 +29,20 @@ use crate::plugins::project::{self, Inputs, ProjectFiles, Root};
 use crate::plugins::{self, DiscoveryComponent, Failed, Spec};
 use crate::schema::Table;
 
-/// One component's cached result.
+/// What a component's cached result is keyed by (read on every run, so kept
+/// apart from the result itself).
 #[derive(Debug, Serialize, Deserialize)]
 struct Entry {
     component: String,
     request: String,
     inputs: Inputs,
+    /// The sha256 of the stored [`Body`] file.
+    body: String,
+}
+
+/// A component's cached result.
+#[derive(Debug, Serialize, Deserialize)]
+struct Body {
     tables: Vec<Table>,
     sources: Vec<SourceLocation>,
 }
@@ -193,18 +201,42 @@ fn cached(req: &Request, component: &Path, listing: &[String], request: &str) ->
         .then_some(entry)
 }
 
-fn store(req: &Request, component: &Path, entry: &Entry) {
+fn body_file(entry: &Path) -> PathBuf {
+    entry.with_extension("body.json")
+}
+
+/// The stored result of a fresh `entry`, if intact.
+fn body(req: &Request, component: &Path, entry: &Entry) -> Option<Body> {
+    let bytes = std::fs::read(body_file(&entry_file(req, component))).ok()?;
+    (project::sha256(&bytes) == entry.body)
+        .then(|| serde_json::from_slice(&bytes).ok())
+        .flatten()
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> bool {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let written = std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, path).is_ok();
+    if !written {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn store(req: &Request, component: &Path, mut entry: Entry, body: &Body) {
     // The cache is an optimisation: failing to write it is not a discovery error.
-    let Ok(text) = serde_json::to_vec(entry) else {
+    let Ok(bytes) = serde_json::to_vec(body) else {
         return;
     };
+    entry.body = project::sha256(&bytes);
     let path = entry_file(req, component);
     if let Some(parent) = path.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, &path).is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    // The body first: an entry never points to a body that is not there.
+    if write_atomic(&body_file(&path), &bytes)
+        && let Ok(text) = serde_json::to_vec(&entry)
+    {
+        write_atomic(&path, &text);
     }
 }
 
@@ -222,9 +254,10 @@ pub fn discover(
     let (paths, exclude, request) = request_parts(req, &roots);
     if req.use_cache
         && let Some(entry) = cached(req, component, &files, &request)
+        && let Some(body) = body(req, component, &entry)
     {
         return (
-            entry.tables.into_iter().zip(entry.sources).collect(),
+            body.tables.into_iter().zip(body.sources).collect(),
             Vec::new(),
         );
     }
@@ -278,13 +311,13 @@ pub fn discover(
                 store(
                     req,
                     component,
-                    &Entry {
+                    Entry {
                         component: plugin.sha256().to_owned(),
                         request,
                         inputs: answer.inputs,
-                        tables,
-                        sources,
+                        body: String::new(),
                     },
+                    &Body { tables, sources },
                 );
             }
             diagnostics.extend(answer.diagnostics);
@@ -347,6 +380,7 @@ pub fn cache_key(req: &Request, base: &str) -> String {
                 h.update(b"\0");
                 h.update(entry.component.as_bytes());
                 h.update(entry.inputs.digest().as_bytes());
+                h.update(entry.body.as_bytes());
             }
             // Unique, so a result stored under it can never be served.
             None => {

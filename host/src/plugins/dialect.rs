@@ -186,8 +186,11 @@ impl WasmDialect {
     }
 }
 
-/// The tables a dialect gets with `op`: the tables it names (for a foreign key,
-/// the referenced table too) and every table with a column of a named enum type.
+/// The tables a dialect gets with `op`: the tables it names (for a foreign key, the
+/// referenced table too) and, when the op uses a named enum type or drops or
+/// retypes a column of one, every table with a column of that type (so the dialect
+/// can tell whether to create or drop the type). Without enums this is a lookup
+/// by name: the cost of a render does not grow with the schema.
 pub fn context<'a>(op: &Op, schema: &'a Schema) -> Vec<&'a Table> {
     fn fk_targets<'o>(
         fks: &'o [crate::schema::ForeignKey],
@@ -198,19 +201,40 @@ pub fn context<'a>(op: &Op, schema: &'a Schema) -> Vec<&'a Table> {
         }
     }
     let mut named: Vec<(Option<&str>, &str)> = Vec::new();
+    // Named enum types the op introduces.
+    let mut enums: Vec<&str> = Vec::new();
+    // (table, column) whose current enum types count too; `None`: every column.
+    let mut dropping: Option<(Option<&str>, &str, Option<&str>)> = None;
     match op {
         Op::CreateTable(c) => {
             named.push((c.table.schema.as_deref(), &c.table.name));
             fk_targets(&c.table.foreign_keys, &mut named);
+            enums.extend(c.table.columns.iter().filter_map(|c| enum_name(&c.ty)));
         }
-        Op::DropTable(d) => named.push((d.schema.as_deref(), &d.table)),
+        Op::DropTable(d) => {
+            named.push((d.schema.as_deref(), &d.table));
+            dropping = Some((d.schema.as_deref(), &d.table, None));
+        }
         Op::RenameTable(r) => {
             named.push((r.schema.as_deref(), &r.table));
             named.push((r.schema.as_deref(), &r.new_name));
         }
-        Op::AddColumn(a) => named.push((a.schema.as_deref(), &a.table)),
-        Op::DropColumn(d) => named.push((d.schema.as_deref(), &d.table)),
-        Op::AlterColumn(a) => named.push((a.schema.as_deref(), &a.table)),
+        Op::AddColumn(a) => {
+            named.push((a.schema.as_deref(), &a.table));
+            enums.extend(enum_name(&a.column.ty));
+        }
+        Op::DropColumn(d) => {
+            named.push((d.schema.as_deref(), &d.table));
+            dropping = Some((d.schema.as_deref(), &d.table, Some(&d.column)));
+        }
+        Op::AlterColumn(a) => {
+            named.push((a.schema.as_deref(), &a.table));
+            if let Some(ty) = &a.ty {
+                enums.extend(enum_name(ty));
+                enums.extend(a.existing_type.as_ref().and_then(enum_name));
+                dropping = Some((a.schema.as_deref(), &a.table, Some(&a.column)));
+            }
+        }
         Op::CreateIndex(c) => named.push((c.schema.as_deref(), &c.index.table)),
         Op::DropIndex(d) => named.push((d.schema.as_deref(), &d.table)),
         Op::CreateUnique(c) => named.push((c.schema.as_deref(), &c.table)),
@@ -224,6 +248,16 @@ pub fn context<'a>(op: &Op, schema: &'a Schema) -> Vec<&'a Table> {
         Op::DropCheck(d) => named.push((d.schema.as_deref(), &d.table)),
         Op::Sql(_) => {}
     }
+    if let Some((s, table, column)) = dropping
+        && let Some(t) = schema.table(s, table)
+    {
+        enums.extend(
+            t.columns
+                .iter()
+                .filter(|c| column.is_none_or(|name| c.name == name))
+                .filter_map(|c| enum_name(&c.ty)),
+        );
+    }
     schema
         .tables
         .iter()
@@ -231,16 +265,20 @@ pub fn context<'a>(op: &Op, schema: &'a Schema) -> Vec<&'a Table> {
             named
                 .iter()
                 .any(|(s, n)| *n == t.name && *s == t.schema.as_deref())
-                || t.columns.iter().any(|c| has_named_enum(&c.ty))
+                || (!enums.is_empty()
+                    && t.columns
+                        .iter()
+                        .any(|c| enum_name(&c.ty).is_some_and(|e| enums.contains(&e))))
         })
         .collect()
 }
 
-fn has_named_enum(ty: &ColumnType) -> bool {
+/// The name of a named enum type (or of an array of one).
+fn enum_name(ty: &ColumnType) -> Option<&str> {
     match ty {
-        ColumnType::Enum { name, .. } => name.is_some(),
-        ColumnType::Array(inner) => has_named_enum(inner),
-        _ => false,
+        ColumnType::Enum { name, .. } => name.as_deref(),
+        ColumnType::Array(inner) => enum_name(inner),
+        _ => None,
     }
 }
 
@@ -480,11 +518,38 @@ mod tests {
             .columns
             .push(Column::new("m", ColumnType::parse("enum(mood, 'a')")));
         schema.tables.push(moods);
-        let names: Vec<&str> = context(&create_index(), &schema)
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect();
-        assert_eq!(names, ["users", "moods"]);
+        let names = |op: &Op| -> Vec<String> {
+            context(op, &schema)
+                .iter()
+                .map(|t| t.name.clone())
+                .collect()
+        };
+        assert_eq!(names(&create_index()), ["users"]);
+        // An op using or dropping an enum type gets every table using that type.
+        let add = Op::AddColumn(crate::ops::AddColumn {
+            table: "users".into(),
+            schema: None,
+            column: Column::new("m", ColumnType::parse("enum(mood, 'a')")),
+        });
+        assert_eq!(names(&add), ["users", "moods"]);
+        let drop = Op::DropTable(crate::ops::DropTable {
+            table: "moods".into(),
+            schema: None,
+            definition: None,
+        });
+        assert_eq!(names(&drop), ["moods"]);
+        let mut other = Table::new("other_moods");
+        other
+            .columns
+            .push(Column::new("m", ColumnType::parse("enum(mood, 'a')")));
+        schema.tables.push(other);
+        assert_eq!(
+            context(&drop, &schema)
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>(),
+            ["moods", "other_moods"]
+        );
     }
 
     #[test]
