@@ -181,6 +181,17 @@ column = "note"
 nullable = false
 existing_nullable = true
 
+[[upgrade]]
+op = "create_unique"
+name = "uq_orders_id_amount"
+table = "orders"
+columns = ["id", "amount"]
+
+[[downgrade]]
+op = "drop_unique"
+table = "orders"
+name = "uq_orders_id_amount"
+
 [[downgrade]]
 op = "alter_column"
 table = "orders"
@@ -332,7 +343,12 @@ fn pg_online_migrates_beside_a_long_transaction_and_validates_everything() {
             .expect("indexes");
         assert_eq!(
             indexes,
-            ["ix_orders_amount", "ix_orders_customer_id", "orders_pkey"]
+            [
+                "ix_orders_amount",
+                "ix_orders_customer_id",
+                "orders_pkey",
+                "uq_orders_id_amount"
+            ]
         );
         let constraints = c
             .query_column(
@@ -346,7 +362,8 @@ fn pg_online_migrates_beside_a_long_transaction_and_validates_everything() {
             [
                 "ck_orders_amount:c:true",
                 "fk_orders_customer:f:true",
-                "orders_pkey:p:true"
+                "orders_pkey:p:true",
+                "uq_orders_id_amount:u:true"
             ],
             "the NOT NULL helper check is gone"
         );
@@ -357,6 +374,27 @@ fn pg_online_migrates_beside_a_long_transaction_and_validates_everything() {
         )
         .await;
         assert_eq!(not_null, "true");
+    });
+
+    // Back down: the drops go through pg-online too (DROP INDEX CONCURRENTLY ...).
+    run(&p, &["rollback", "a00000000001"]).success();
+    runtime.block_on(async {
+        let left = probe
+            .query_column(
+                "SELECT conname::text FROM pg_constraint WHERE conrelid = 'orders'::regclass \
+                 UNION ALL SELECT indexrelid::regclass::text FROM pg_index \
+                 WHERE indrelid = 'orders'::regclass ORDER BY 1",
+            )
+            .await
+            .expect("what is left");
+        assert_eq!(left, ["orders_pkey", "orders_pkey"]);
+        let nullable = one(
+            &mut probe,
+            "SELECT attnotnull::text FROM pg_attribute WHERE attrelid = 'orders'::regclass \
+             AND attname = 'note'",
+        )
+        .await;
+        assert_eq!(nullable, "false");
     });
     runtime.block_on(probe.close());
 }
