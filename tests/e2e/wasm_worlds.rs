@@ -803,13 +803,16 @@ fn a_misbehaving_discovery_plugin_writes_no_revision() {
             "returned a malformed table: table `t` has no columns (defined at models/x.mode:1)",
         ),
         ("trap", "crashed (trap: "),
+        // Its `[[plugins]]` entry sets its limits.
+        ("loop", "ran past its time limit of 300 ms and was stopped"),
     ] {
         let p = Project::new();
         let component = toml_path(&rust_component("fixture_bad_discovery"));
         p.write(
             "sqlalembic.toml",
             &format!(
-                "[database]\nDATABASE_URL = \"sqlite://{}\"\n\n[discovery]\nBACKENDS = [\"sqlalchemy\", \"wasm:{component}\"]\n",
+                "[database]\nDATABASE_URL = \"sqlite://{}\"\n\n[discovery]\nBACKENDS = [\"sqlalchemy\", \"wasm:{component}\"]\n\n\
+                 [[plugins]]\nname = \"bad-discovery\"\npath = \"{component}\"\ntimeout_ms = 300\n",
                 toml_path(&p.path().join("app.db"))
             ),
         );
@@ -821,7 +824,7 @@ fn a_misbehaving_discovery_plugin_writes_no_revision() {
         assert!(
             out.stderr
                 .contains("error[WASM001]: Discovery backend `wasm:")
-                && out.stderr.contains("Plugin `fixture_bad_discovery`")
+                && out.stderr.contains("Plugin `bad-discovery`")
                 && out.stderr.contains(expected)
                 && out.stderr.contains("none of its tables were used"),
             "{mode}: {out:#?}"

@@ -50,14 +50,14 @@ pub enum Backend {
     /// `CREATE TABLE` / `CREATE INDEX` files.
     Sql,
     /// A discovery-backend component (`wasm:<path>`, relative to the project root).
-    Wasm(PathBuf),
+    Wasm(wasm::Component),
 }
 
 impl Backend {
     /// Parses a `BACKENDS` entry.
     pub fn parse(name: &str) -> Result<Backend, Error> {
         if let Some(path) = crate::plugins::wasm_backend_path(name) {
-            return Ok(Backend::Wasm(path));
+            return Ok(Backend::Wasm(wasm::Component::new(path)));
         }
         match name.trim().to_ascii_lowercase().as_str() {
             "sqlalchemy" | "static" => Ok(Backend::SqlAlchemy),
@@ -107,7 +107,7 @@ impl Request {
             if name.trim().is_empty() {
                 continue;
             }
-            let b = Backend::parse(name)?;
+            let b = wasm::configure(Backend::parse(name)?, settings);
             if !backends.contains(&b) {
                 backends.push(b);
             }

@@ -24,10 +24,56 @@ use sha2::{Digest, Sha256};
 
 use super::walk::{self, Exclusions};
 use super::{Backend, Request, SourceLocation, cache};
+use crate::config::Settings;
 use crate::diagnostic::Diagnostic;
 use crate::plugins::project::{self, Inputs, ProjectFiles, Root};
 use crate::plugins::{self, DiscoveryComponent, Failed, Spec};
 use crate::schema::Table;
+
+/// A `wasm:` backend's component and how it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    /// As written after `wasm:`, relative to the project root.
+    pub path: PathBuf,
+    /// Its `[[plugins]]` entry's name, limits and settings, when one has its path;
+    /// else it is named after its file and gets [`plugins::DISCOVERY_LIMITS`].
+    pub configured: Option<Spec>,
+}
+
+impl Component {
+    /// The component at `path`, with the default limits.
+    pub fn new(path: PathBuf) -> Component {
+        Component {
+            path,
+            configured: None,
+        }
+    }
+}
+
+/// `backend` with its `[[plugins]]` entry's limits and settings, for a `wasm:`
+/// backend that has one.
+pub fn configure(backend: Backend, settings: &Settings) -> Backend {
+    match backend {
+        Backend::Wasm(c) if settings.plugins.iter().any(|p| same_path(&p.path, &c.path)) => {
+            let spec = plugins::component_spec(settings, &c.path, plugins::DISCOVERY_LIMITS);
+            Backend::Wasm(Component {
+                path: c.path,
+                configured: Some(spec),
+            })
+        }
+        other => other,
+    }
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    let parts = |p: &Path| -> Vec<std::ffi::OsString> {
+        p.components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .map(|c| c.as_os_str().to_os_string())
+            .collect()
+    };
+    parts(a) == parts(b)
+}
 
 /// What a component's cached result is keyed by (read on every run, so kept
 /// apart from the result itself).
@@ -52,14 +98,14 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// `BACKENDS` spells it `wasm:<path>`; messages do too.
-fn label(component: &Path) -> String {
-    format!("wasm:{}", component.display())
+fn label(component: &Component) -> String {
+    format!("wasm:{}", component.path.display())
 }
 
-fn entry_file(req: &Request, component: &Path) -> PathBuf {
+fn entry_file(req: &Request, component: &Component) -> PathBuf {
     let key = Sha256::digest(
         req.project_root
-            .join(component)
+            .join(&component.path)
             .to_string_lossy()
             .as_bytes(),
     );
@@ -69,14 +115,22 @@ fn entry_file(req: &Request, component: &Path) -> PathBuf {
         .join(format!("{}.json", &hex(&key)[..16]))
 }
 
-fn spec(req: &Request, component: &Path) -> Spec {
+fn spec(req: &Request, component: &Component) -> Spec {
+    let path = req.project_root.join(&component.path);
+    if let Some(configured) = &component.configured {
+        return Spec {
+            path,
+            ..configured.clone()
+        };
+    }
     let stem = component
+        .path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| component.display().to_string());
+        .unwrap_or_else(|| component.path.display().to_string());
     Spec {
         name: stem,
-        path: req.project_root.join(component),
+        path,
         limits: plugins::DISCOVERY_LIMITS,
         settings: serde_json::json!({}),
         cache_dir: plugins::cache_dir(&req.project_root),
@@ -156,7 +210,11 @@ fn listing(req: &Request, roots: &[(String, PathBuf)]) -> Vec<String> {
 }
 
 /// The request as the component sees it, and its digest.
-fn request_parts(req: &Request, roots: &[(String, PathBuf)]) -> (Vec<String>, Vec<String>, String) {
+fn request_parts(
+    req: &Request,
+    component: &Component,
+    roots: &[(String, PathBuf)],
+) -> (Vec<String>, Vec<String>, String) {
     let paths: Vec<String> = roots.iter().map(|(rel, _)| rel.clone()).collect();
     let exclude = req.exclude.clone();
     let mut h = Sha256::new();
@@ -170,6 +228,9 @@ fn request_parts(req: &Request, roots: &[(String, PathBuf)]) -> (Vec<String>, Ve
         h.update(b"\0exclude\0");
         h.update(e.as_bytes());
     }
+    // Its settings may change what it finds.
+    h.update(b"\0settings\0");
+    h.update(spec(req, component).settings.to_string().as_bytes());
     (paths, exclude, hex(&h.finalize()))
 }
 
@@ -189,12 +250,17 @@ fn fresh(req: &Request, inputs: &Inputs, listing: &[String]) -> bool {
 }
 
 /// The stored entry of `component` when it is still right for this project.
-fn cached(req: &Request, component: &Path, listing: &[String], request: &str) -> Option<Entry> {
+fn cached(
+    req: &Request,
+    component: &Component,
+    listing: &[String],
+    request: &str,
+) -> Option<Entry> {
     let text = std::fs::read(entry_file(req, component)).ok()?;
     let entry: Entry = serde_json::from_slice(&text).ok()?;
     let sha = plugins::component_sha256(
         &plugins::cache_dir(&req.project_root),
-        &req.project_root.join(component),
+        &req.project_root.join(&component.path),
     )
     .ok()?;
     (entry.component == sha && entry.request == request && fresh(req, &entry.inputs, listing))
@@ -206,7 +272,7 @@ fn body_file(entry: &Path) -> PathBuf {
 }
 
 /// The stored result of a fresh `entry`, if intact.
-fn body(req: &Request, component: &Path, entry: &Entry) -> Option<Body> {
+fn body(req: &Request, component: &Component, entry: &Entry) -> Option<Body> {
     let bytes = std::fs::read(body_file(&entry_file(req, component))).ok()?;
     (project::sha256(&bytes) == entry.body)
         .then(|| serde_json::from_slice(&bytes).ok())
@@ -222,7 +288,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> bool {
     written
 }
 
-fn store(req: &Request, component: &Path, mut entry: Entry, body: &Body) {
+fn store(req: &Request, component: &Component, mut entry: Entry, body: &Body) {
     // The cache is an optimisation: failing to write it is not a discovery error.
     let Ok(bytes) = serde_json::to_vec(body) else {
         return;
@@ -244,14 +310,14 @@ fn store(req: &Request, component: &Path, mut entry: Entry, body: &Body) {
 /// cached result.
 pub fn discover(
     req: &Request,
-    component: &Path,
+    component: &Component,
 ) -> (Vec<(Table, SourceLocation)>, Vec<Diagnostic>) {
     let (roots, mut diagnostics) = relative_roots(req);
     if !diagnostics.is_empty() {
         return (Vec::new(), diagnostics);
     }
     let files = listing(req, &roots);
-    let (paths, exclude, request) = request_parts(req, &roots);
+    let (paths, exclude, request) = request_parts(req, component, &roots);
     if req.use_cache
         && let Some(entry) = cached(req, component, &files, &request)
         && let Some(body) = body(req, component, &entry)
@@ -356,11 +422,11 @@ pub fn discover(
 /// backend's cached result, or a key that matches nothing when one of them must
 /// run again.
 pub fn cache_key(req: &Request, base: &str) -> String {
-    let components: Vec<&PathBuf> = req
+    let components: Vec<&Component> = req
         .backends
         .iter()
         .filter_map(|b| match b {
-            Backend::Wasm(path) => Some(path),
+            Backend::Wasm(component) => Some(component),
             _ => None,
         })
         .collect();
@@ -369,14 +435,14 @@ pub fn cache_key(req: &Request, base: &str) -> String {
     }
     let (roots, problems) = relative_roots(req);
     let files = listing(req, &roots);
-    let (_, _, request) = request_parts(req, &roots);
     let mut h = Sha256::new();
     h.update(base.as_bytes());
     for component in components {
+        let (_, _, request) = request_parts(req, component, &roots);
         match cached(req, component, &files, &request).filter(|_| problems.is_empty()) {
             Some(entry) => {
                 h.update(b"\0wasm\0");
-                h.update(component.to_string_lossy().as_bytes());
+                h.update(component.path.to_string_lossy().as_bytes());
                 h.update(b"\0");
                 h.update(entry.component.as_bytes());
                 h.update(entry.inputs.digest().as_bytes());

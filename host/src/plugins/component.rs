@@ -51,7 +51,7 @@ pub(super) trait World: Sized + Send + 'static {
 }
 
 /// Where a component is and how it may run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
     /// The name in messages and log lines.
     pub name: String,

@@ -45,11 +45,13 @@ fn request(root: &Path, paths: &[&str], backends: Vec<Backend>) -> Request {
 }
 
 fn prisma() -> Backend {
-    Backend::Wasm(rust_component("prisma_discovery"))
+    Backend::Wasm(super::Component::new(rust_component("prisma_discovery")))
 }
 
 fn bad() -> Backend {
-    Backend::Wasm(rust_component("fixture_bad_discovery"))
+    Backend::Wasm(super::Component::new(rust_component(
+        "fixture_bad_discovery",
+    )))
 }
 
 fn ok(req: &Request) -> Discovery {
@@ -89,7 +91,10 @@ fn prisma_models_are_discovered_with_their_places_and_cached() {
     assert_eq!(first.schema.tables[0].name, "users");
     assert_eq!(first.sources[0].file, PathBuf::from("prisma/schema.prisma"));
     assert_eq!(first.sources[0].line, 6);
-    let entry = super::entry_file(&req, &rust_component("prisma_discovery"));
+    let entry = super::entry_file(
+        &req,
+        &super::Component::new(rust_component("prisma_discovery")),
+    );
     let stored = std::fs::metadata(&entry).expect("stored").modified().ok();
 
     let again = ok(&req);
