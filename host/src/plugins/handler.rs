@@ -204,32 +204,11 @@ impl Core {
     }
 
     fn classify(&self, error: wasmtime::Error, state: &State) -> CallError {
-        let plugin = self.config.name.clone();
-        if state.memory_exceeded {
-            return CallError::Memory {
-                plugin,
-                limit_mb: self.config.memory_mb,
-            };
-        }
-        match error.downcast_ref::<wasmtime::Trap>() {
-            Some(wasmtime::Trap::Interrupt) => CallError::Timeout {
-                plugin,
-                limit_ms: self.config.timeout_ms,
-            },
-            Some(trap) => {
-                let text = trap.to_string();
-                let mut message = text.strip_prefix("wasm trap: ").unwrap_or(&text).to_owned();
-                // A panic or an uncaught exception says why on stderr.
-                if let Some(said) = state.stderr.last_lines() {
-                    message = format!("{message}; it said: {said}");
-                }
-                CallError::Trap { plugin, message }
-            }
-            None => CallError::Trap {
-                plugin,
-                message: error.to_string(),
-            },
-        }
+        let limits = super::component::Limits {
+            timeout: self.grant.timeout,
+            memory_mb: self.config.memory_mb,
+        };
+        super::component::classify(&self.config.name, limits, error, state)
     }
 
     /// Sends one signal to the plugin, in its sandbox, on this thread.
