@@ -1,7 +1,12 @@
-//! The WebAssembly plugin host (wasmtime, component model, WASI 0.2).
+//! The WebAssembly plugin host (wasmtime, component model, WASI 0.2), for the three
+//! worlds of `wit/plugin.wit`: signal handlers (this page), discovery backends
+//! ([`DiscoveryComponent`], `BACKENDS = ["wasm:<path>"]`) and SQL dialects
+//! ([`WasmDialect`], `DB_ENGINE = "wasm:<path>"`). Their values cross in
+//! `convert.rs` only; components are loaded and called by `component.rs`.
 //!
-//! Input: the `[[plugins]]` entries of the settings and the project root. Output:
-//! [`Plugins`], one [`Plugin`] per entry that loaded, each a
+//! Signal handlers. Input: the `[[plugins]]` entries of the settings and the project
+//! root (an entry whose path is a dialect or discovery component configures that
+//! component instead). Output: [`Plugins`], one [`Plugin`] per entry that loaded, each a
 //! [`crate::signals::Handler`] connected to the run's one dispatcher for its
 //! `signals` (all signals when the list is empty), plus the entries that failed to
 //! load with the reason in plain words (missing file, not a component, wrong world
