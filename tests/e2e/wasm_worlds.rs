@@ -832,3 +832,23 @@ fn a_misbehaving_discovery_plugin_writes_no_revision() {
         assert_eq!(revision_count(&p), 0, "{mode}");
     }
 }
+
+/// `plugins check` loads signal handlers only; `plugins list` names the world of the
+/// entry that configures the dialect plugin.
+#[test]
+fn plugins_commands_know_the_dialect_entry() {
+    let db = rt().block_on(TestDb::new(Backend::Postgres));
+    let p = pg_online_project(&db.url);
+    let check = run(&p, &["plugins", "check"]);
+    check.success();
+    assert!(!check.all().contains("wrong world"), "{check:#?}");
+    let list = run(&p, &["plugins", "list", "--format", "json"]);
+    list.success();
+    let doc: serde_json::Value = serde_json::from_str(&list.stdout).expect("json");
+    let world = doc["plugins"][0]["world"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // (The test server's password is `sqlalembic`, so that word is masked in output.)
+    assert!(world.contains(":plugin/dialect@"), "{doc}");
+}

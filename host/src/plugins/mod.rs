@@ -278,7 +278,23 @@ fn same_path(a: &Path, b: &Path) -> bool {
     parts(a) == parts(b)
 }
 
-fn configures_component(settings: &Settings, config: &PluginConfig) -> bool {
+/// The world a `[[plugins]]` entry is loaded as: `dialect` for the `wasm:` engine,
+/// `discovery-backend` for a `wasm:` discovery backend, else the signal handler world.
+pub fn world_of(settings: &Settings, config: &PluginConfig) -> String {
+    match settings.engine() {
+        crate::config::Engine::Wasm(path) if same_path(path, &config.path) => {
+            WORLD.replace("signal-handler", "dialect")
+        }
+        _ if configures_component(settings, config) => {
+            WORLD.replace("signal-handler", "discovery-backend")
+        }
+        _ => WORLD.to_owned(),
+    }
+}
+
+/// Whether a `[[plugins]]` entry configures the dialect or a discovery backend (its
+/// component is loaded by `DB_ENGINE` / `BACKENDS`, not as a signal handler).
+pub fn configures_component(settings: &Settings, config: &PluginConfig) -> bool {
     component_paths(settings)
         .iter()
         .any(|p| same_path(p, &config.path))

@@ -82,9 +82,19 @@ pub fn aborted(connected: Option<&Connected>) -> Option<Failure> {
 pub fn run(ctx: &Context<'_>, action: &PluginsAction) -> Result<Outcome, Failure> {
     let loaded = ctx.loaded()?;
     let root = &loaded.settings.project_root;
+    // Entries that configure the dialect or a discovery backend are other worlds:
+    // `check` loads signal handlers only (the commands that use those components
+    // load and check them).
+    let handlers: Vec<PluginConfig> = loaded
+        .settings
+        .plugins
+        .iter()
+        .filter(|c| !plugins::configures_component(&loaded.settings, c))
+        .cloned()
+        .collect();
     match action {
         PluginsAction::List => list(ctx, loaded),
-        PluginsAction::Check => check(ctx, &loaded.settings.plugins, root),
+        PluginsAction::Check => check(ctx, &handlers, root),
         PluginsAction::Install { plugin } => {
             let config = find(&loaded.settings.plugins, plugin, root)?;
             install(ctx, &config, root)
@@ -199,7 +209,7 @@ fn list(ctx: &Context<'_>, loaded: &Loaded) -> Result<Outcome, Failure> {
             .zip(&status)
             .map(|(c, s)| {
                 let mut v = config_json(c);
-                v["world"] = json!(plugins::WORLD);
+                v["world"] = json!(plugins::world_of(&loaded.settings, c));
                 v["exists"] = json!(s.exists);
                 v["sha256"] = json!(s.sha256);
                 v["cache"] = json!(s.cache);
@@ -221,8 +231,10 @@ fn list(ctx: &Context<'_>, loaded: &Loaded) -> Result<Outcome, Failure> {
         };
         ctx.printer
             .line(format!("{}  {}", c.name, c.path.display()));
-        ctx.printer
-            .line(format!("  world:       {}", plugins::WORLD));
+        ctx.printer.line(format!(
+            "  world:       {}",
+            plugins::world_of(&loaded.settings, c)
+        ));
         ctx.printer
             .line(format!("  signals:     {}", subscriptions(c)));
         ctx.printer.line(format!(
