@@ -303,7 +303,7 @@ fn models(ctx: &Context<'_>, run: &CommandRun, required: bool) -> Result<Option<
     let settings = &ctx.loaded()?.settings;
     let req = Request::from_settings(settings).map_err(|e| {
         Failure::new(Exit::Usage, e)
-            .hint("`BACKENDS` takes `sqlalchemy`, `sqlalchemy-import` or `sql`")
+            .hint("`BACKENDS` takes `sqlalchemy`, `sqlalchemy-import`, `sql` or `wasm:<path>`")
     })?;
     match discovery::discover(&req) {
         Ok(d) => {

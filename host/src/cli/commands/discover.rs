@@ -23,7 +23,7 @@ pub fn run(
     let settings = &ctx.loaded()?.settings;
     let mut req = Request::from_settings(settings).map_err(|e| {
         Failure::new(Exit::Usage, e)
-            .hint("`BACKENDS` (and `--backend`) take `sqlalchemy`, `sqlalchemy-import` or `sql`")
+            .hint("`BACKENDS` (and `--backend`) take `sqlalchemy`, `sqlalchemy-import`, `sql` or `wasm:<path>`")
     })?;
     if !backends.is_empty() {
         req.backends = backends
