@@ -12,9 +12,9 @@
 //! ([`Dialect::capabilities`]), so equivalent spellings never produce a change. It
 //! builds no SQL and never guesses a rename: a dropped and an added column (or table)
 //! of compatible type are reported as a candidate, and become a rename only when the
-//! caller says so with a [`Rename`]. What no op can express (a changed primary key, a
-//! table comment) is reported as an [`WarningCode::Unsupported`] warning, not dropped
-//! silently.
+//! caller says so with a [`Rename`]. What no op can express (a partial index on a
+//! database without them) is reported as an [`WarningCode::Unsupported`] warning, not
+//! dropped silently.
 //!
 //! Upgrade phases, each in (schema, table) order: renames of tables, then of columns;
 //! dropped foreign keys; dropped indexes, unique and check constraints; dropped tables
