@@ -345,6 +345,87 @@ fn model_edits_mysql() {
     model_edits(Backend::Mysql);
 }
 
+const TAG: &str = r#"from sqlalchemy import Column, String
+
+from .base import Base
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    __table_args__ = {"comment": "Tags"}
+
+    code = Column(String(20), primary_key=True)
+    lang = Column(String(5), nullable=False)
+    label = Column(String(50))
+"#;
+
+/// A table comment and a primary key edited in the models: exactly those ops, applied,
+/// rolled back and applied again with the rows kept (SQLite keeps no comments: nothing
+/// to do there; its key changes go through the table rebuild).
+fn comment_and_primary_key_edits(backend: Backend) {
+    let p = started(backend);
+    p.write("models/tag.py", TAG);
+    edit(
+        &p,
+        "models/__init__.py",
+        "from .user import User\n",
+        "from .user import User\nfrom .tag import Tag\n",
+    );
+    p.run(&["makemigrations", "init"]).success();
+    p.run(&["migrate"]).success();
+    no_changes(&p);
+    p.exec("INSERT INTO tags (code, lang, label) VALUES ('a', 'en', 'A')");
+
+    edit(
+        &p,
+        "models/tag.py",
+        "\"comment\": \"Tags\"",
+        "\"comment\": \"Labels\"",
+    );
+    if backend == Backend::Sqlite {
+        no_changes(&p);
+    } else {
+        step(&p, &[], &["Alter table tags: comment"], &[]);
+    }
+
+    edit(
+        &p,
+        "models/tag.py",
+        "lang = Column(String(5), nullable=False)",
+        "lang = Column(String(5), primary_key=True)",
+    );
+    step(
+        &p,
+        &[],
+        &[
+            "Drop primary key on tags",
+            "Create primary key on tags (code, lang)",
+        ],
+        &[],
+    );
+    assert_eq!(p.count("tags"), 1, "rows survive the key change");
+
+    p.run(&["rollback", "base"]).success();
+    let mut left = p.tables();
+    left.retain(|t| t != "sqlalembic_history");
+    assert_eq!(left, ["alembic_version"], "{backend:?}");
+}
+
+#[test]
+fn comment_and_primary_key_edits_sqlite() {
+    comment_and_primary_key_edits(Backend::Sqlite);
+}
+
+#[test]
+fn comment_and_primary_key_edits_postgres() {
+    comment_and_primary_key_edits(Backend::Postgres);
+}
+
+#[test]
+fn comment_and_primary_key_edits_mysql() {
+    comment_and_primary_key_edits(Backend::Mysql);
+}
+
 const THINGS: &str = r#"from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, Integer, Numeric, String, Text
 from sqlalchemy.orm import declarative_base
 
