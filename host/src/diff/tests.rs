@@ -581,6 +581,44 @@ fn table_comment_and_primary_key_changes_are_ops_with_inverses() {
 }
 
 #[test]
+fn foreign_keys_to_a_changed_primary_key_are_dropped_and_created_around_it() {
+    let mut p = posts();
+    p.foreign_keys[0].name = Some("fk_posts_user".into());
+    let actual = schema(vec![users(), p.clone()]);
+    let mut u = users();
+    u.columns[0].primary_key = false;
+    u.columns[1].primary_key = true;
+    let mut id_unique = u.clone();
+    id_unique.uniques.push(UniqueConstraint {
+        name: Some("uq_users_id".into()),
+        columns: vec!["id".into()],
+    });
+    let desired = schema(vec![id_unique, p]);
+    let changes = run(Backend::Postgres, &desired, &actual);
+    let lines = names(&changes.upgrade);
+    let pos = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix}: {lines:?}"))
+    };
+    assert!(pos("Drop foreign key fk_posts_user") < pos("Drop primary key on users"));
+    assert!(pos("Create primary key on users (email)") < pos("Create foreign key fk_posts_user"));
+    let up = replayed(&actual, &changes.upgrade);
+    assert!(run(Backend::Postgres, &desired, &up).is_empty());
+    let down = replayed(&up, &changes.downgrade);
+    assert!(run(Backend::Postgres, &actual, &down).is_empty());
+    // SQLite's rebuild keeps the foreign key; MySQL lets another index serve it.
+    for backend in [Backend::Sqlite, Backend::Mysql] {
+        let other = names(&run(backend, &desired, &actual).upgrade);
+        assert!(
+            other.iter().all(|l| !l.contains("foreign key")),
+            "{backend:?}: {other:?}"
+        );
+    }
+}
+
+#[test]
 fn primary_key_is_created_before_and_dropped_after_foreign_keys_to_it() {
     // `tags.code` becomes the key that a new foreign key of `posts` references.
     let tags = |key: &str| Table {
