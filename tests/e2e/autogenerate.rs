@@ -345,6 +345,187 @@ fn model_edits_mysql() {
     model_edits(Backend::Mysql);
 }
 
+const TAG: &str = r#"from sqlalchemy import Column, String
+
+from .base import Base
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    __table_args__ = {"comment": "Tags"}
+
+    code = Column(String(20), primary_key=True)
+    lang = Column(String(5), nullable=False)
+    label = Column(String(50))
+"#;
+
+/// A table comment and a primary key edited in the models: exactly those ops, applied,
+/// rolled back and applied again with the rows kept (SQLite keeps no comments: nothing
+/// to do there; its key changes go through the table rebuild).
+fn comment_and_primary_key_edits(backend: Backend) {
+    let p = started(backend);
+    p.write("models/tag.py", TAG);
+    edit(
+        &p,
+        "models/__init__.py",
+        "from .user import User\n",
+        "from .user import User\nfrom .tag import Tag\n",
+    );
+    p.run(&["makemigrations", "init"]).success();
+    p.run(&["migrate"]).success();
+    no_changes(&p);
+    p.exec("INSERT INTO tags (code, lang, label) VALUES ('a', 'en', 'A')");
+
+    edit(
+        &p,
+        "models/tag.py",
+        "\"comment\": \"Tags\"",
+        "\"comment\": \"Labels\"",
+    );
+    if backend == Backend::Sqlite {
+        no_changes(&p);
+    } else {
+        step(&p, &[], &["Alter table tags: comment"], &[]);
+    }
+
+    edit(
+        &p,
+        "models/tag.py",
+        "lang = Column(String(5), nullable=False)",
+        "lang = Column(String(5), primary_key=True)",
+    );
+    step(
+        &p,
+        &[],
+        &[
+            "Drop primary key on tags",
+            "Create primary key on tags (code, lang)",
+        ],
+        &[],
+    );
+    assert_eq!(p.count("tags"), 1, "rows survive the key change");
+
+    p.run(&["rollback", "base"]).success();
+    let mut left = p.tables();
+    left.retain(|t| t != "sqlalembic_history");
+    assert_eq!(left, ["alembic_version"], "{backend:?}");
+}
+
+#[test]
+fn comment_and_primary_key_edits_sqlite() {
+    comment_and_primary_key_edits(Backend::Sqlite);
+}
+
+#[test]
+fn comment_and_primary_key_edits_postgres() {
+    comment_and_primary_key_edits(Backend::Postgres);
+}
+
+#[test]
+fn comment_and_primary_key_edits_mysql() {
+    comment_and_primary_key_edits(Backend::Mysql);
+}
+
+const TAG_AND_NOTE: &str = r#"from sqlalchemy import Column, ForeignKey, Index, Integer, String
+
+from .base import Base
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    __table_args__ = (Index("ix_tags_code", "code", unique=True),)
+
+    code = Column(String(20), primary_key=True)
+    lang = Column(String(5), nullable=False)
+
+
+class Note(Base):
+    __tablename__ = "notes"
+
+    id = Column(Integer, primary_key=True)
+    tag_code = Column(String(20), ForeignKey("tags.code"))
+"#;
+
+/// A foreign key that references a changed primary key: PostgreSQL refuses to drop the
+/// key under it, so it is dropped first and created again after the new key; MariaDB
+/// moves it to the unique index on the column; SQLite's rebuild keeps it. Applied,
+/// rolled back and applied again.
+fn primary_key_under_a_foreign_key(backend: Backend) {
+    let p = started(backend);
+    p.write("models/tag.py", TAG_AND_NOTE);
+    edit(
+        &p,
+        "models/__init__.py",
+        "from .user import User\n",
+        "from .user import User\nfrom .tag import Note, Tag\n",
+    );
+    p.run(&["makemigrations", "init"]).success();
+    p.run(&["migrate"]).success();
+    no_changes(&p);
+    p.exec("INSERT INTO tags (code, lang) VALUES ('a', 'en')");
+    p.exec("INSERT INTO notes (id, tag_code) VALUES (1, 'a')");
+    edit(
+        &p,
+        "models/tag.py",
+        "lang = Column(String(5), nullable=False)",
+        "lang = Column(String(5), primary_key=True)",
+    );
+    let run = p.run(&["--format", "json", "makemigrations", "key"]);
+    run.success();
+    let ops = operations(&run);
+    let mut shapes: Vec<String> = ops
+        .iter()
+        .map(|o| {
+            if o.starts_with("Drop foreign key ") && o.contains(" on notes") {
+                "drop fk notes".to_owned()
+            } else if o.starts_with("Create foreign key ")
+                && o.ends_with("on notes (tag_code) -> tags(code)")
+            {
+                "create fk notes".to_owned()
+            } else {
+                o.clone()
+            }
+        })
+        .collect();
+    if backend != Backend::Postgres {
+        shapes.insert(0, "drop fk notes".to_owned());
+        shapes.push("create fk notes".to_owned());
+    }
+    assert_eq!(
+        shapes,
+        [
+            "drop fk notes",
+            "Drop primary key on tags",
+            "Create primary key on tags (code, lang)",
+            "create fk notes",
+        ],
+        "{backend:?}: {ops:?}"
+    );
+    p.run(&["migrate"]).success();
+    no_changes(&p);
+    p.run(&["rollback"]).success();
+    assert_eq!(p.count("notes"), 1, "rows survive the downgrade");
+    p.run(&["migrate"]).success();
+    no_changes(&p);
+    assert_eq!(p.count("notes"), 1);
+    p.run(&["rollback", "base"]).success();
+}
+
+#[test]
+fn primary_key_under_a_foreign_key_sqlite() {
+    primary_key_under_a_foreign_key(Backend::Sqlite);
+}
+
+#[test]
+fn primary_key_under_a_foreign_key_postgres() {
+    primary_key_under_a_foreign_key(Backend::Postgres);
+}
+
+#[test]
+fn primary_key_under_a_foreign_key_mysql() {
+    primary_key_under_a_foreign_key(Backend::Mysql);
+}
+
 const THINGS: &str = r#"from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, Integer, Numeric, String, Text
 from sqlalchemy.orm import declarative_base
 

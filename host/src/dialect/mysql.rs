@@ -112,6 +112,28 @@ impl Dialect for MysqlDialect {
                 t(&r.schema, &r.table),
                 self.quote_ident(&r.new_name)
             )),
+            Op::AlterTable(a) => match &a.comment {
+                Some(comment) => one(format!(
+                    "ALTER TABLE {} COMMENT = {}",
+                    t(&a.schema, &a.table),
+                    self.literal(comment.as_deref().unwrap_or(""))
+                )),
+                None => Ok(Vec::new()),
+            },
+            // MySQL names every primary key `PRIMARY`; a given name is ignored.
+            Op::CreatePrimaryKey(c) => one(format!(
+                "ALTER TABLE {} ADD PRIMARY KEY ({})",
+                t(&c.schema, &c.table),
+                c.columns
+                    .iter()
+                    .map(|c| self.quote_ident(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Op::DropPrimaryKey(d) => one(format!(
+                "ALTER TABLE {} DROP PRIMARY KEY",
+                t(&d.schema, &d.table)
+            )),
             Op::AddColumn(a) => {
                 let mut table = schema
                     .table(a.schema.as_deref(), &a.table)

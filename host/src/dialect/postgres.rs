@@ -105,6 +105,42 @@ impl Dialect for PostgresDialect {
                 t(&r.schema, &r.table),
                 self.quote_ident(&r.new_name)
             )),
+            Op::AlterTable(a) => match &a.comment {
+                Some(comment) => stmt(format!(
+                    "COMMENT ON TABLE {} IS {}",
+                    t(&a.schema, &a.table),
+                    comment
+                        .as_ref()
+                        .map_or_else(|| "NULL".to_owned(), |c| self.literal(c))
+                )),
+                None => Vec::new(),
+            },
+            Op::CreatePrimaryKey(c) => stmt(format!(
+                "ALTER TABLE {} ADD {}PRIMARY KEY ({})",
+                t(&c.schema, &c.table),
+                c.name
+                    .as_ref()
+                    .map(|n| format!("CONSTRAINT {} ", self.quote_ident(n)))
+                    .unwrap_or_default(),
+                c.columns
+                    .iter()
+                    .map(|c| self.quote_ident(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Op::DropPrimaryKey(d) => {
+                // Without a name: the schema's, else PostgreSQL's default `<table>_pkey`.
+                let name = d
+                    .name
+                    .clone()
+                    .or_else(|| {
+                        schema
+                            .table(d.schema.as_deref(), &d.table)
+                            .and_then(|t| t.primary_key.as_ref()?.name.clone())
+                    })
+                    .unwrap_or_else(|| format!("{}_pkey", d.table));
+                self.drop_constraint(&d.schema, &d.table, &name)
+            }
             Op::AddColumn(a) => {
                 let mut table = schema
                     .table(a.schema.as_deref(), &a.table)

@@ -15,7 +15,7 @@
 use super::DialectError;
 use crate::introspect::sqltext::{mentions_identifier, rename_identifier};
 use crate::ops::Op;
-use crate::schema::{Index, Schema, Table, qualified};
+use crate::schema::{Index, PrimaryKey, Schema, Table, qualified};
 
 /// Updates `schema` as executing `op` would.
 pub fn apply(schema: &mut Schema, op: &Op) -> Result<(), DialectError> {
@@ -56,6 +56,52 @@ pub fn apply(schema: &mut Schema, op: &Op) -> Result<(), DialectError> {
                 if fk.ref_table == r.table && fk.ref_schema.as_deref() == s {
                     fk.ref_table.clone_from(&r.new_name);
                 }
+            }
+        }
+        Op::AlterTable(a) => {
+            let table = table_mut(schema, a.schema.as_deref(), &a.table)?;
+            if let Some(comment) = &a.comment {
+                table.comment.clone_from(comment);
+            }
+        }
+        Op::CreatePrimaryKey(c) => {
+            let table = table_mut(schema, c.schema.as_deref(), &c.table)?;
+            if !table.primary_key_columns().is_empty() {
+                return Err(DialectError::ObjectExists {
+                    kind: "Primary key",
+                    table: table.qualified_name(),
+                    name: c.name.clone().unwrap_or_default(),
+                });
+            }
+            for name in &c.columns {
+                if table.column(name).is_none() {
+                    return Err(DialectError::UnknownColumn {
+                        table: table.qualified_name(),
+                        column: name.clone(),
+                    });
+                }
+            }
+            // The databases make primary-key columns NOT NULL.
+            for column in &mut table.columns {
+                column.primary_key = false;
+                if c.columns.contains(&column.name) {
+                    column.nullable = false;
+                }
+            }
+            table.primary_key = Some(PrimaryKey {
+                name: c.name.clone(),
+                columns: c.columns.clone(),
+            });
+        }
+        Op::DropPrimaryKey(d) => {
+            let table = table_mut(schema, d.schema.as_deref(), &d.table)?;
+            if table.primary_key_columns().is_empty() {
+                let name = d.name.clone().unwrap_or_else(|| "PRIMARY KEY".to_owned());
+                return Err(unknown("Primary key", table, &name));
+            }
+            table.primary_key = None;
+            for column in &mut table.columns {
+                column.primary_key = false;
             }
         }
         Op::AddColumn(a) => {

@@ -109,7 +109,9 @@ impl Dialect for SqliteDialect {
             | Op::CreateForeignKey(_)
             | Op::DropForeignKey(_)
             | Op::CreateCheck(_)
-            | Op::DropCheck(_) => true,
+            | Op::DropCheck(_)
+            | Op::CreatePrimaryKey(_)
+            | Op::DropPrimaryKey(_) => true,
             _ => false,
         }
     }
@@ -168,6 +170,8 @@ impl Dialect for SqliteDialect {
                 t(&d.schema, &d.name)
             ))],
             Op::Sql(s) => ddl::sql_op(self, s, false),
+            // SQLite keeps no table comments.
+            Op::AlterTable(_) => Vec::new(),
             _ => self.rebuild(op, schema)?,
         })
     }
@@ -329,6 +333,9 @@ fn target(op: &Op) -> (Option<&str>, &str) {
         Op::CreateTable(c) => (c.table.schema.as_deref(), &c.table.name),
         Op::DropTable(d) => (d.schema.as_deref(), &d.table),
         Op::RenameTable(r) => (r.schema.as_deref(), &r.table),
+        Op::AlterTable(a) => (a.schema.as_deref(), &a.table),
+        Op::CreatePrimaryKey(c) => (c.schema.as_deref(), &c.table),
+        Op::DropPrimaryKey(d) => (d.schema.as_deref(), &d.table),
         Op::AddColumn(a) => (a.schema.as_deref(), &a.table),
         Op::DropColumn(d) => (d.schema.as_deref(), &d.table),
         Op::AlterColumn(a) => (a.schema.as_deref(), &a.table),

@@ -12,15 +12,17 @@
 //! ([`Dialect::capabilities`]), so equivalent spellings never produce a change. It
 //! builds no SQL and never guesses a rename: a dropped and an added column (or table)
 //! of compatible type are reported as a candidate, and become a rename only when the
-//! caller says so with a [`Rename`]. What no op can express (a changed primary key, a
-//! table comment) is reported as an [`WarningCode::Unsupported`] warning, not dropped
-//! silently.
+//! caller says so with a [`Rename`]. What no op can express (a partial index on a
+//! database without them) is reported as an [`WarningCode::Unsupported`] warning, not
+//! dropped silently.
 //!
 //! Upgrade phases, each in (schema, table) order: renames of tables, then of columns;
 //! dropped foreign keys; dropped indexes, unique and check constraints; dropped tables
 //! (referencing tables first); created tables (referenced tables first, foreign keys
 //! that close a cycle left for later); added, altered, then dropped columns; created
-//! indexes, unique and check constraints; created foreign keys.
+//! primary keys, indexes, unique and check constraints; created foreign keys. On
+//! PostgreSQL a foreign key that references a changed primary key is dropped before it
+//! and created again after it.
 
 pub mod normalize;
 mod order;
@@ -299,6 +301,10 @@ pub fn diff(
         plans.push(plan);
     }
 
+    if dialect.backend() == Backend::Postgres {
+        reattach_foreign_keys_to_changed_keys(&kept, &mut plans);
+    }
+
     let partial_indexes = dialect.capabilities().partial_indexes;
     for (plan, (d, _)) in plans.iter().zip(&kept) {
         for op in &plan.create_constraints {
@@ -450,6 +456,55 @@ pub fn diff(
         warnings,
         rename_candidates,
     })
+}
+
+/// Foreign keys the models keep that reference a primary key being changed: PostgreSQL
+/// refuses to drop a key others depend on, so each such foreign key is dropped before
+/// the key and created again after the new one. SQLite's rebuild needs nothing; MySQL
+/// lets another index that covers the columns serve the foreign key (and re-creating
+/// one there would rename the index InnoDB made for it).
+fn reattach_foreign_keys_to_changed_keys(
+    kept: &[(&Table, &Table)],
+    plans: &mut [table::TablePlan],
+) {
+    let changed: Vec<&Table> = kept
+        .iter()
+        .filter(|(d, a)| d.primary_key_columns() != a.primary_key_columns())
+        .map(|(_, a)| *a)
+        .collect();
+    if changed.is_empty() {
+        return;
+    }
+    for ((_, actual), plan) in kept.iter().zip(plans.iter_mut()) {
+        for fk in &actual.foreign_keys {
+            let Some(name) = &fk.name else { continue };
+            let refers = changed.iter().any(|t| {
+                fk.ref_table == t.name
+                    && (fk.ref_schema == t.schema
+                        || fk.ref_schema.is_none() && t.schema == actual.schema)
+            });
+            let dropped = plan
+                .drop_foreign_keys
+                .iter()
+                .any(|op| matches!(op, Op::DropForeignKey(d) if d.name == *name));
+            if !refers || dropped {
+                continue;
+            }
+            plan.drop_foreign_keys
+                .push(Op::DropForeignKey(DropForeignKey {
+                    table: actual.name.clone(),
+                    schema: actual.schema.clone(),
+                    name: name.clone(),
+                    definition: Some(fk.clone()),
+                }));
+            plan.create_foreign_keys
+                .push(Op::CreateForeignKey(CreateForeignKey {
+                    table: actual.name.clone(),
+                    schema: actual.schema.clone(),
+                    foreign_key: fk.clone(),
+                }));
+        }
+    }
 }
 
 /// The models' partial index `index` of `table`, created without its predicate on a

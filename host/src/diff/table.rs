@@ -9,14 +9,16 @@
 use std::collections::HashSet;
 
 use super::normalize::{
-    foreign_key_key, index_key, is_auto_name, normalize_default, normalize_expr, same_type,
+    foreign_key_key, index_key, is_auto_name, is_auto_pk_name, normalize_default, normalize_expr,
+    same_type,
 };
-use super::{DiffOptions, Rename, Warning, WarningCode};
+use super::{DiffOptions, Rename, Warning};
 use crate::db::Backend;
 use crate::dialect::{Dialect, autoincrements};
 use crate::ops::{
-    AddColumn, AlterColumn, CreateCheck, CreateForeignKey, CreateIndex, CreateUnique, DropCheck,
-    DropColumn, DropForeignKey, DropIndex, DropUnique, Op,
+    AddColumn, AlterColumn, AlterTable, CreateCheck, CreateForeignKey, CreateIndex,
+    CreatePrimaryKey, CreateUnique, DropCheck, DropColumn, DropForeignKey, DropIndex,
+    DropPrimaryKey, DropUnique, Op,
 };
 use crate::schema::{CheckConstraint, Column, ForeignKey, Index, Table, UniqueConstraint};
 
@@ -70,7 +72,6 @@ pub(super) fn compare(
 fn columns(cx: &Ctx<'_>, desired: &Table, actual: &Table, plan: &mut TablePlan) -> HashSet<String> {
     let comments = cx.d.capabilities().comments;
     let desired_pk = desired.primary_key_columns();
-    let actual_pk = actual.primary_key_columns();
     let mut added = HashSet::new();
     let mut dropped_columns: Vec<&Column> = Vec::new();
     for dc in &desired.columns {
@@ -96,7 +97,9 @@ fn columns(cx: &Ctx<'_>, desired: &Table, actual: &Table, plan: &mut TablePlan) 
         if cx.options.compare_type && !same_type(cx.d, &dc.ty, &ac.ty) {
             alter.ty = Some(dc.ty.clone());
         }
-        let in_pk = desired_pk.contains(&dc.name.as_str()) || actual_pk.contains(&ac.name.as_str());
+        // The databases keep key columns NOT NULL; a column that leaves a changed key is
+        // compared like any other (the key is dropped before the columns are altered).
+        let in_pk = desired_pk.contains(&dc.name.as_str());
         if !in_pk && dc.nullable != ac.nullable {
             alter.nullable = Some(dc.nullable);
         }
@@ -152,46 +155,58 @@ fn columns(cx: &Ctx<'_>, desired: &Table, actual: &Table, plan: &mut TablePlan) 
     added
 }
 
-/// A changed primary key has no op: it is reported, not generated.
+/// A changed primary key: `drop_primary_key` (with the old columns, for the inverse)
+/// with the constraints dropped before it, `create_primary_key` first among the
+/// constraints created after the columns, so foreign keys that reference the new key
+/// are created after it (and dropped, in the downgrade, before it).
 fn primary_key(cx: &Ctx<'_>, desired: &Table, actual: &Table, plan: &mut TablePlan) {
     let (d, a) = (desired.primary_key_columns(), actual.primary_key_columns());
-    if d != a {
-        plan.notes.push(Warning {
-            code: WarningCode::Unsupported,
-            op_index: None,
-            table: qualified(cx),
-            column: None,
-            message: format!(
-                "The primary key of `{}` changed from ({}) to ({}); no op is generated for it: \
-                 write the change as an `sql` op",
-                qualified(cx),
-                a.join(", "),
-                d.join(", ")
-            ),
-        });
+    if d == a {
+        return;
+    }
+    let owned = |cols: &[&str]| cols.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+    if !a.is_empty() {
+        plan.drop_constraints
+            .push(Op::DropPrimaryKey(DropPrimaryKey {
+                table: cx.table.to_owned(),
+                schema: cx.schema.clone(),
+                // `<table>_pkey`, `PRIMARY`: the dialect finds (or makes up) those itself.
+                name: actual
+                    .primary_key
+                    .as_ref()
+                    .and_then(|p| p.name.clone())
+                    .filter(|n| !is_auto_pk_name(n)),
+                columns: owned(&a),
+            }));
+    }
+    if !d.is_empty() {
+        plan.create_constraints.insert(
+            0,
+            Op::CreatePrimaryKey(CreatePrimaryKey {
+                table: cx.table.to_owned(),
+                schema: cx.schema.clone(),
+                name: desired
+                    .primary_key
+                    .as_ref()
+                    .and_then(|p| p.name.clone())
+                    .filter(|n| !is_auto_pk_name(n)),
+                columns: owned(&d),
+            }),
+        );
     }
 }
 
-/// A changed table comment has no op yet: it is reported, not generated.
+/// A changed table comment: `alter_table` with the old comment for the inverse.
 fn comment(cx: &Ctx<'_>, desired: &Table, actual: &Table, plan: &mut TablePlan) {
     let text = |c: &Option<String>| c.clone().filter(|c| !c.is_empty());
     if cx.d.capabilities().comments && text(&desired.comment) != text(&actual.comment) {
-        plan.notes.push(Warning {
-            code: WarningCode::Unsupported,
-            op_index: None,
-            table: qualified(cx),
-            column: None,
-            message: format!(
-                "The comment of table `{}` changed; table comments have no op yet: write the \
-                 change as an `sql` op",
-                qualified(cx)
-            ),
-        });
+        plan.alter_columns.push(Op::AlterTable(AlterTable {
+            table: cx.table.to_owned(),
+            schema: cx.schema.clone(),
+            comment: Some(text(&desired.comment)),
+            existing_comment: Some(text(&actual.comment)),
+        }));
     }
-}
-
-fn qualified(cx: &Ctx<'_>) -> String {
-    crate::schema::qualified(cx.schema.as_deref(), cx.table)
 }
 
 /// A unique constraint, or on MySQL (which cannot tell them apart) a unique index.

@@ -540,21 +540,132 @@ fn renames_that_do_not_fit_are_refused() {
 }
 
 #[test]
-fn unsupported_differences_are_reported_not_dropped() {
+fn table_comment_and_primary_key_changes_are_ops_with_inverses() {
     let actual = schema(vec![users()]);
     let mut u = users();
     u.comment = Some("People".into());
     u.columns[0].primary_key = false;
     u.columns[1].primary_key = true;
-    let changes = run(Backend::Postgres, &schema(vec![u]), &actual);
-    let unsupported: Vec<&str> = changes
-        .warnings
-        .iter()
-        .filter(|w| w.code == WarningCode::Unsupported)
-        .map(|w| w.message.as_str())
-        .collect();
-    assert_eq!(unsupported.len(), 2, "{unsupported:?}");
-    assert!(unsupported[0].contains("primary key of `users` changed from (id) to (email)"));
+    let desired = schema(vec![u]);
+    for backend in BACKENDS {
+        let changes = run(backend, &desired, &actual);
+        let mut expected = vec!["Drop primary key on users"];
+        if backend != Backend::Sqlite {
+            expected.push("Alter table users: comment");
+        }
+        expected.push("Create primary key on users (email)");
+        assert_eq!(names(&changes.upgrade), expected, "{backend:?}");
+        assert!(
+            changes
+                .warnings
+                .iter()
+                .all(|w| w.code != WarningCode::Unsupported),
+            "{backend:?}: {:?}",
+            changes.warnings
+        );
+        let Op::DropPrimaryKey(drop) = &changes.upgrade[0] else {
+            panic!("drop_primary_key expected");
+        };
+        assert_eq!(drop.columns, ["id"]);
+        let up = replayed(&actual, &changes.upgrade);
+        assert!(run(backend, &desired, &up).is_empty(), "{backend:?}");
+        let down = replayed(&up, &changes.downgrade);
+        assert!(run(backend, &actual, &down).is_empty(), "{backend:?}");
+        let mut expected_down = vec!["Drop primary key on users"];
+        if backend != Backend::Sqlite {
+            expected_down.push("Alter table users: drop comment");
+        }
+        expected_down.push("Create primary key on users (id)");
+        assert_eq!(names(&changes.downgrade), expected_down, "{backend:?}");
+    }
+}
+
+#[test]
+fn foreign_keys_to_a_changed_primary_key_are_dropped_and_created_around_it() {
+    let mut p = posts();
+    p.foreign_keys[0].name = Some("fk_posts_user".into());
+    let actual = schema(vec![users(), p.clone()]);
+    let mut u = users();
+    u.columns[0].primary_key = false;
+    u.columns[1].primary_key = true;
+    let mut id_unique = u.clone();
+    id_unique.uniques.push(UniqueConstraint {
+        name: Some("uq_users_id".into()),
+        columns: vec!["id".into()],
+    });
+    let desired = schema(vec![id_unique, p]);
+    let changes = run(Backend::Postgres, &desired, &actual);
+    let lines = names(&changes.upgrade);
+    let pos = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix}: {lines:?}"))
+    };
+    assert!(pos("Drop foreign key fk_posts_user") < pos("Drop primary key on users"));
+    assert!(pos("Create primary key on users (email)") < pos("Create foreign key fk_posts_user"));
+    let up = replayed(&actual, &changes.upgrade);
+    assert!(run(Backend::Postgres, &desired, &up).is_empty());
+    let down = replayed(&up, &changes.downgrade);
+    assert!(run(Backend::Postgres, &actual, &down).is_empty());
+    // SQLite's rebuild keeps the foreign key; MySQL lets another index serve it.
+    for backend in [Backend::Sqlite, Backend::Mysql] {
+        let other = names(&run(backend, &desired, &actual).upgrade);
+        assert!(
+            other.iter().all(|l| !l.contains("foreign key")),
+            "{backend:?}: {other:?}"
+        );
+    }
+}
+
+#[test]
+fn primary_key_is_created_before_and_dropped_after_foreign_keys_to_it() {
+    // `tags.code` becomes the key that a new foreign key of `posts` references.
+    let tags = |key: &str| Table {
+        columns: vec![
+            Column {
+                primary_key: key == "id",
+                ..Column::new("id", ColumnType::Integer).not_null()
+            },
+            Column {
+                primary_key: key == "code",
+                ..Column::new("code", ColumnType::String(Some(20))).not_null()
+            },
+        ],
+        ..Table::new("tags")
+    };
+    let mut p = posts();
+    p.columns
+        .push(Column::new("tag", ColumnType::String(Some(20))));
+    let plain = p.clone();
+    p.foreign_keys.push(ForeignKey {
+        name: Some("fk_posts_tag".into()),
+        columns: vec!["tag".into()],
+        ref_table: "tags".into(),
+        ref_columns: vec!["code".into()],
+        ..ForeignKey::default()
+    });
+    let actual = schema(vec![users(), plain, tags("id")]);
+    let desired = schema(vec![users(), p, tags("code")]);
+    let changes = run(Backend::Postgres, &desired, &actual);
+    let lines = names(&changes.upgrade);
+    let pos = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix}: {lines:?}"))
+    };
+    assert!(pos("Drop primary key on tags") < pos("Create primary key on tags (code)"));
+    assert!(pos("Create primary key on tags (code)") < pos("Create foreign key fk_posts_tag"));
+    let down = names(&changes.downgrade);
+    let dpos = |prefix: &str| {
+        down.iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix}: {down:?}"))
+    };
+    assert!(dpos("Drop foreign key fk_posts_tag") < dpos("Drop primary key on tags"));
+    let up = replayed(&actual, &changes.upgrade);
+    assert!(run(Backend::Postgres, &desired, &up).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ impl AlterColumn {
 }
 
 /// `Option<Option<String>>` as a string (set) or `false` (clear); absent = unchanged.
-mod set_or_clear {
+pub(super) mod set_or_clear {
     use std::fmt;
 
     use serde::de::{self, Visitor};

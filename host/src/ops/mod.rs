@@ -21,7 +21,9 @@ pub use constraint::{
     DropUnique,
 };
 pub use sql::Sql;
-pub use table::{CreateTable, DropTable, RenameTable};
+pub use table::{
+    AlterTable, CreatePrimaryKey, CreateTable, DropPrimaryKey, DropTable, RenameTable,
+};
 
 use crate::schema::qualified;
 
@@ -35,6 +37,12 @@ pub enum Op {
     DropTable(DropTable),
     /// `rename_table`.
     RenameTable(RenameTable),
+    /// `alter_table`: the table comment.
+    AlterTable(AlterTable),
+    /// `create_primary_key`.
+    CreatePrimaryKey(CreatePrimaryKey),
+    /// `drop_primary_key`, optionally with the dropped columns (for the inverse).
+    DropPrimaryKey(DropPrimaryKey),
     /// `add_column`.
     AddColumn(AddColumn),
     /// `drop_column`, optionally with the column's definition (for the inverse).
@@ -66,6 +74,9 @@ pub const OP_NAMES: &[&str] = &[
     "create_table",
     "drop_table",
     "rename_table",
+    "alter_table",
+    "create_primary_key",
+    "drop_primary_key",
     "add_column",
     "drop_column",
     "alter_column",
@@ -87,6 +98,9 @@ impl Op {
             Op::CreateTable(_) => "create_table",
             Op::DropTable(_) => "drop_table",
             Op::RenameTable(_) => "rename_table",
+            Op::AlterTable(_) => "alter_table",
+            Op::CreatePrimaryKey(_) => "create_primary_key",
+            Op::DropPrimaryKey(_) => "drop_primary_key",
             Op::AddColumn(_) => "add_column",
             Op::DropColumn(_) => "drop_column",
             Op::AlterColumn(_) => "alter_column",
@@ -113,6 +127,9 @@ impl Op {
             "create_table" => CreateTable::deserialize(d).map(Op::CreateTable),
             "drop_table" => DropTable::deserialize(d).map(Op::DropTable),
             "rename_table" => RenameTable::deserialize(d).map(Op::RenameTable),
+            "alter_table" => AlterTable::deserialize(d).map(Op::AlterTable),
+            "create_primary_key" => CreatePrimaryKey::deserialize(d).map(Op::CreatePrimaryKey),
+            "drop_primary_key" => DropPrimaryKey::deserialize(d).map(Op::DropPrimaryKey),
             "add_column" => AddColumn::deserialize(d).map(Op::AddColumn),
             "drop_column" => DropColumn::deserialize(d).map(Op::DropColumn),
             "alter_column" => AlterColumn::deserialize(d).map(Op::AlterColumn),
@@ -138,6 +155,12 @@ impl Op {
                  `comment` or `new_name`"
                     .to_owned(),
             ),
+            Op::AlterTable(a) if a.comment.is_none() => {
+                Err("`alter_table` changes nothing: expected `comment`".to_owned())
+            }
+            Op::CreatePrimaryKey(c) if c.columns.is_empty() => {
+                Err("`create_primary_key` needs at least one column in `columns`".to_owned())
+            }
             Op::CreateTable(CreateTable { table })
             | Op::DropTable(DropTable {
                 definition: Some(table),
@@ -185,6 +208,25 @@ impl Op {
                 table: r.new_name.clone(),
                 new_name: r.table.clone(),
                 schema: r.schema.clone(),
+            }),
+            Op::AlterTable(a) => Op::AlterTable(AlterTable {
+                table: a.table.clone(),
+                schema: a.schema.clone(),
+                comment: Some(a.existing_comment.clone()?),
+                existing_comment: a.comment.clone(),
+            }),
+            Op::CreatePrimaryKey(c) => Op::DropPrimaryKey(DropPrimaryKey {
+                table: c.table.clone(),
+                schema: c.schema.clone(),
+                name: c.name.clone(),
+                columns: c.columns.clone(),
+            }),
+            Op::DropPrimaryKey(d) if d.columns.is_empty() => return None,
+            Op::DropPrimaryKey(d) => Op::CreatePrimaryKey(CreatePrimaryKey {
+                table: d.table.clone(),
+                schema: d.schema.clone(),
+                name: d.name.clone(),
+                columns: d.columns.clone(),
             }),
             Op::AddColumn(a) => Op::DropColumn(DropColumn {
                 table: a.table.clone(),
@@ -304,6 +346,26 @@ impl Op {
             Op::RenameTable(r) => {
                 format!("Rename table {} to {}", q(&r.schema, &r.table), r.new_name)
             }
+            Op::AlterTable(a) => format!(
+                "Alter table {}: {}",
+                q(&a.schema, &a.table),
+                match &a.comment {
+                    Some(Some(_)) => "comment",
+                    Some(None) => "drop comment",
+                    None => "nothing",
+                }
+            ),
+            Op::CreatePrimaryKey(c) => format!(
+                "Create primary key {}on {} ({})",
+                name_prefix(&c.name),
+                q(&c.schema, &c.table),
+                c.columns.join(", ")
+            ),
+            Op::DropPrimaryKey(d) => format!(
+                "Drop primary key {}on {}",
+                name_prefix(&d.name),
+                q(&d.schema, &d.table)
+            ),
             Op::AddColumn(a) => format!("Add column {}.{}", q(&a.schema, &a.table), a.column),
             Op::DropColumn(d) => format!("Drop column {}.{}", q(&d.schema, &d.table), d.column),
             Op::AlterColumn(a) => {
@@ -758,6 +820,69 @@ down = "SELECT 1"
             parse("[[upgrade]]\nop = \"rename_table\"\ntable = \"a\"\nnew_name = \"b\"\n")[0]
         );
         assert!(Op::deserialize_named("rename_tabel", table).is_none());
-        assert_eq!(OP_NAMES.len(), 15);
+        assert_eq!(OP_NAMES.len(), 18);
+    }
+
+    const TABLE_OPS: &str = r#"
+[[upgrade]]
+op = "alter_table"
+table = "users"
+comment = "Registered users"
+existing_comment = false
+
+[[upgrade]]
+op = "create_primary_key"
+table = "users"
+name = "pk_users"
+columns = ["id", "lang"]
+
+[[upgrade]]
+op = "drop_primary_key"
+table = "users"
+columns = ["id"]
+
+[[upgrade]]
+op = "drop_primary_key"
+table = "users"
+"#;
+
+    #[test]
+    fn table_comment_and_primary_key_ops() {
+        let ops = parse(TABLE_OPS);
+        let names: Vec<&str> = ops.iter().map(Op::name).collect();
+        assert_eq!(
+            names,
+            [
+                "alter_table",
+                "create_primary_key",
+                "drop_primary_key",
+                "drop_primary_key"
+            ]
+        );
+        let text = toml::to_string(&Doc {
+            upgrade: ops.clone(),
+        })
+        .expect("serialisable");
+        assert_eq!(parse(&text), ops);
+        let Some(Op::AlterTable(back)) = ops[0].inverse() else {
+            panic!("alter_table expected");
+        };
+        assert_eq!(back.comment, Some(None));
+        assert_eq!(back.existing_comment, Some(Some("Registered users".into())));
+        for op in &ops[..3] {
+            assert_eq!(op.inverse().and_then(|i| i.inverse()).as_ref(), Some(op));
+        }
+        assert_eq!(ops[3].inverse(), None, "columns unknown");
+        let lines: Vec<String> = ops.iter().map(Op::describe).collect();
+        assert_eq!(lines[0], "Alter table users: comment");
+        assert_eq!(lines[1], "Create primary key pk_users on users (id, lang)");
+        assert_eq!(lines[2], "Drop primary key on users");
+        assert!(ops.iter().all(|op| !op.is_destructive()));
+        assert!(ops.iter().all(|op| op.validate().is_ok()));
+        let empty = parse("[[upgrade]]\nop = \"alter_table\"\ntable = \"t\"\n");
+        assert!(empty[0].validate().is_err());
+        let no_existing =
+            parse("[[upgrade]]\nop = \"alter_table\"\ntable = \"t\"\ncomment = \"x\"\n");
+        assert_eq!(no_existing[0].inverse(), None);
     }
 }

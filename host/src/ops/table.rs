@@ -1,4 +1,5 @@
-//! Table-level ops: `create_table`, `drop_table`, `rename_table`.
+//! Table-level ops: `create_table`, `drop_table`, `rename_table`, `alter_table` (the table
+//! comment), `create_primary_key`, `drop_primary_key`.
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +39,63 @@ pub struct RenameTable {
     pub new_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
+}
+
+/// `alter_table`: changes the table comment. `comment = false` removes it;
+/// `existing_comment` (`false`: had none) records the old one for the inverse.
+///
+/// ```toml
+/// op = "alter_table"
+/// table = "users"
+/// comment = "Registered users"
+/// existing_comment = false
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlterTable {
+    pub table: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// `Some(None)`: remove the comment.
+    #[serde(
+        default,
+        with = "super::column::set_or_clear",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub comment: Option<Option<String>>,
+    /// `Some(None)`: known to have had no comment.
+    #[serde(
+        default,
+        with = "super::column::set_or_clear",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub existing_comment: Option<Option<String>>,
+}
+
+/// `create_primary_key`: `table`, `columns`, optional `name`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePrimaryKey {
+    pub table: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+}
+
+/// `drop_primary_key`: `table`, optional `name` (PostgreSQL needs it; `<table>_pkey` when
+/// absent) and optionally the dropped `columns`, without which the op cannot be inverted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropPrimaryKey {
+    pub table: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
 }
 
 /// The file spelling shared by `create_table` and `drop_table`.

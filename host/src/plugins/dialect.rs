@@ -215,6 +215,9 @@ pub fn context<'a>(op: &Op, schema: &'a Schema) -> Vec<&'a Table> {
             named.push((d.schema.as_deref(), &d.table));
             dropping = Some((d.schema.as_deref(), &d.table, None));
         }
+        Op::AlterTable(a) => named.push((a.schema.as_deref(), &a.table)),
+        Op::CreatePrimaryKey(c) => named.push((c.schema.as_deref(), &c.table)),
+        Op::DropPrimaryKey(d) => named.push((d.schema.as_deref(), &d.table)),
         Op::RenameTable(r) => {
             named.push((r.schema.as_deref(), &r.table));
             named.push((r.schema.as_deref(), &r.new_name));
@@ -282,11 +285,14 @@ fn enum_name(ty: &ColumnType) -> Option<&str> {
     }
 }
 
-fn wit_context(op: &Op, schema: &Schema) -> (wit_ops::Op, Vec<wit_schema::Table>) {
-    (
-        op.into(),
+fn wit_context(
+    op: &Op,
+    schema: &Schema,
+) -> Result<(wit_ops::Op, Vec<wit_schema::Table>), convert::OpNotForPlugins> {
+    Ok((
+        op.try_into()?,
         context(op, schema).into_iter().map(Into::into).collect(),
-    )
+    ))
 }
 
 impl Dialect for WasmDialect {
@@ -343,7 +349,11 @@ impl Dialect for WasmDialect {
     }
 
     fn render(&self, op: &Op, schema: &Schema) -> Result<Vec<Statement>, DialectError> {
-        let (wit_op, tables) = wit_context(op, schema);
+        let (wit_op, tables) = wit_context(op, schema).map_err(|e| DialectError::Unsupported {
+            op: op.name().to_owned(),
+            dialect: self.name().to_owned(),
+            reason: e.to_string(),
+        })?;
         let rendered = self
             .inner
             .guest
@@ -355,7 +365,10 @@ impl Dialect for WasmDialect {
     }
 
     fn needs_rebuild(&self, op: &Op, schema: &Schema) -> bool {
-        let (wit_op, tables) = wit_context(op, schema);
+        // An op plugins cannot receive is refused by `render`, not rebuilt.
+        let Ok((wit_op, tables)) = wit_context(op, schema) else {
+            return false;
+        };
         self.inner
             .guest
             .call(move |b: &Bindings, store| b.call_needs_rebuild(store, &wit_op, &tables))

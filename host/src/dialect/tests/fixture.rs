@@ -4,8 +4,9 @@ use super::{Harness, assert_same};
 use crate::db::Backend;
 use crate::dialect::replay;
 use crate::ops::{
-    AddColumn, AlterColumn, CreateCheck, CreateForeignKey, CreateIndex, CreateTable, CreateUnique,
-    DropCheck, DropColumn, DropForeignKey, DropIndex, DropTable, DropUnique, Op, RenameTable,
+    AddColumn, AlterColumn, AlterTable, CreateCheck, CreateForeignKey, CreateIndex,
+    CreatePrimaryKey, CreateTable, CreateUnique, DropCheck, DropColumn, DropForeignKey, DropIndex,
+    DropPrimaryKey, DropTable, DropUnique, Op, RenameTable,
 };
 use crate::schema::{
     CheckConstraint, Column, ColumnType, ForeignKey, Index, Table, UniqueConstraint,
@@ -565,4 +566,79 @@ pub async fn bookkeeping_sql_runs(backend: Backend) {
         .await
         .expect("introspects");
     assert!(schema.tables.is_empty(), "{schema:?}");
+}
+
+/// `tags` (a `varchar` key, so no auto-increment gets in the way of dropping it) with
+/// two rows: its comment set and removed, its key dropped and re-created, then a
+/// composite key created and dropped; every step checked against the replay and undone
+/// by its inverse, the rows kept.
+pub async fn table_comment_and_primary_key_round_trip(backend: Backend) {
+    let mut h = Harness::new(backend).await;
+    let tags = Table {
+        columns: vec![
+            Column::primary("code", ColumnType::String(Some(20))),
+            col("lang", "varchar(5)").not_null(),
+            col("label", "varchar(50)"),
+        ],
+        ..Table::new("tags")
+    };
+    h.run(&Op::CreateTable(CreateTable { table: tags })).await;
+    let q = |n: &str| h.dialect.quote_ident(n);
+    let rows = format!(
+        "INSERT INTO {} ({}, {}, {}) VALUES ('a', 'en', 'A'), ('b', 'en', NULL)",
+        q("tags"),
+        q("code"),
+        q("lang"),
+        q("label")
+    );
+    h.exec(&rows).await;
+    let comment = Op::AlterTable(AlterTable {
+        table: "tags".into(),
+        schema: None,
+        comment: Some(Some("Tags, it's said".into())),
+        existing_comment: Some(None),
+    });
+    let statements = h.run(&comment).await;
+    assert_eq!(statements.is_empty(), !h.dialect.capabilities().comments);
+    let expected = if h.dialect.capabilities().comments {
+        Some("Tags, it's said".to_owned())
+    } else {
+        None
+    };
+    let live = h.schema().await;
+    assert_eq!(
+        live.table(None, "tags").and_then(|t| t.comment.clone()),
+        expected
+    );
+    // Back to no comment, then the same op as a round trip from there.
+    h.run(&comment.inverse().expect("invertible")).await;
+    h.round_trip(&comment).await;
+    let name = h
+        .schema()
+        .await
+        .table(None, "tags")
+        .and_then(|t| t.primary_key.as_ref()?.name.clone());
+    let drop = Op::DropPrimaryKey(DropPrimaryKey {
+        table: "tags".into(),
+        schema: None,
+        name,
+        columns: vec!["code".into()],
+    });
+    h.round_trip(&drop).await;
+    assert_eq!(h.count("tags").await, 2);
+    h.run(&drop).await;
+    let create = Op::CreatePrimaryKey(CreatePrimaryKey {
+        table: "tags".into(),
+        schema: None,
+        name: None,
+        columns: vec!["code".into(), "lang".into()],
+    });
+    h.round_trip(&create).await;
+    h.run(&create).await;
+    assert_eq!(h.count("tags").await, 2);
+    let live = h.schema().await;
+    assert_eq!(
+        live.table(None, "tags").map(Table::primary_key_columns),
+        Some(vec!["code", "lang"])
+    );
 }

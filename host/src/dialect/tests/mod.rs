@@ -220,3 +220,101 @@ fn every_op_renders_and_replays_back_offline() {
         }
     }
 }
+
+/// Without a database: the SQL of the table comment and primary key ops per dialect.
+#[test]
+fn table_comment_and_primary_key_ops_render_per_dialect() {
+    use crate::ops::{AlterTable, CreatePrimaryKey, CreateTable, DropPrimaryKey};
+    let comment = Op::AlterTable(AlterTable {
+        table: "tags".into(),
+        schema: None,
+        comment: Some(Some("it's".into())),
+        existing_comment: Some(None),
+    });
+    let create = Op::CreatePrimaryKey(CreatePrimaryKey {
+        table: "tags".into(),
+        schema: None,
+        name: Some("pk_tags".into()),
+        columns: vec!["code".into(), "lang".into()],
+    });
+    let drop = Op::DropPrimaryKey(DropPrimaryKey {
+        table: "tags".into(),
+        schema: None,
+        name: None,
+        columns: vec!["code".into()],
+    });
+    let sql = |backend: Backend, op: &Op| -> Vec<String> {
+        let d = for_backend(backend);
+        let mut base = Schema::default();
+        let tags = crate::schema::Table {
+            columns: vec![
+                crate::schema::Column::primary("code", crate::schema::ColumnType::Text),
+                crate::schema::Column::new("lang", crate::schema::ColumnType::Text).not_null(),
+            ],
+            ..crate::schema::Table::new("tags")
+        };
+        replay::apply(&mut base, &Op::CreateTable(CreateTable { table: tags })).expect("replays");
+        d.render(op, &base)
+            .expect("renders")
+            .into_iter()
+            .map(|s| s.sql)
+            .collect()
+    };
+    assert_eq!(
+        sql(Backend::Postgres, &comment),
+        [r#"COMMENT ON TABLE "tags" IS 'it''s'"#]
+    );
+    assert_eq!(
+        sql(Backend::Mysql, &comment),
+        ["ALTER TABLE `tags` COMMENT = 'it''s'"]
+    );
+    assert!(sql(Backend::Sqlite, &comment).is_empty());
+    assert_eq!(
+        sql(Backend::Postgres, &drop),
+        [r#"ALTER TABLE "tags" DROP CONSTRAINT "tags_pkey""#]
+    );
+    assert_eq!(
+        sql(Backend::Mysql, &drop),
+        ["ALTER TABLE `tags` DROP PRIMARY KEY"]
+    );
+    let mut no_key = Schema::default();
+    replay::apply(
+        &mut no_key,
+        &Op::CreateTable(CreateTable {
+            table: crate::schema::Table {
+                columns: vec![
+                    crate::schema::Column::new("code", crate::schema::ColumnType::Text).not_null(),
+                    crate::schema::Column::new("lang", crate::schema::ColumnType::Text).not_null(),
+                ],
+                ..crate::schema::Table::new("tags")
+            },
+        }),
+    )
+    .expect("replays");
+    let render = |backend: Backend| -> Vec<String> {
+        for_backend(backend)
+            .render(&create, &no_key)
+            .expect("renders")
+            .into_iter()
+            .map(|s| s.sql)
+            .collect()
+    };
+    assert_eq!(
+        render(Backend::Postgres),
+        [r#"ALTER TABLE "tags" ADD CONSTRAINT "pk_tags" PRIMARY KEY ("code", "lang")"#]
+    );
+    assert_eq!(
+        render(Backend::Mysql),
+        ["ALTER TABLE `tags` ADD PRIMARY KEY (`code`, `lang`)"]
+    );
+    // SQLite rebuilds the table with the key.
+    let rebuilt = render(Backend::Sqlite);
+    assert!(
+        rebuilt[0].contains(r#"PRIMARY KEY ("code", "lang")"#),
+        "{rebuilt:?}"
+    );
+    assert!(
+        rebuilt.iter().any(|s| s.starts_with("INSERT INTO")),
+        "{rebuilt:?}"
+    );
+}

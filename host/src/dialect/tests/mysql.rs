@@ -12,6 +12,11 @@ async fn create_table_round_trip() {
 }
 
 #[tokio::test]
+async fn table_comment_and_primary_key_round_trip() {
+    fixture::table_comment_and_primary_key_round_trip(Backend::Mysql).await;
+}
+
+#[tokio::test]
 async fn every_op_round_trips() {
     fixture::every_op_round_trips(Backend::Mysql).await;
 }

@@ -389,6 +389,44 @@ fn rendered_ops_parse_back_to_the_same_ops() {
     assert!(create.starts_with("[[upgrade]]\nop = \"create_table\"\ntable = \"posts\"\ncolumns = [\n  { name = \"id\", type = \"integer\", primary_key = true },\n"), "{create}");
 }
 
+#[test]
+fn table_comment_and_primary_key_ops_render_and_parse_back() {
+    use crate::ops::{AlterTable, CreatePrimaryKey, DropPrimaryKey};
+    let ops = [
+        Op::AlterTable(AlterTable {
+            table: "users".into(),
+            schema: Some("auth".into()),
+            comment: Some(Some("Registered \"users\"".into())),
+            existing_comment: Some(None),
+        }),
+        Op::CreatePrimaryKey(CreatePrimaryKey {
+            table: "tags".into(),
+            schema: None,
+            name: Some("pk_tags".into()),
+            columns: vec!["code".into(), "lang".into()],
+        }),
+        Op::DropPrimaryKey(DropPrimaryKey {
+            table: "tags".into(),
+            schema: None,
+            name: None,
+            columns: vec!["code".into()],
+        }),
+    ];
+    let rendered: Vec<String> = ops.iter().map(|op| render_op("downgrade", op)).collect();
+    assert_eq!(
+        rendered[0],
+        "[[downgrade]]\nop = \"alter_table\"\ntable = \"users\"\nschema = \"auth\"\ncomment = \"Registered \\\"users\\\"\"\nexisting_comment = false\n"
+    );
+    assert_eq!(
+        rendered[2],
+        "[[downgrade]]\nop = \"drop_primary_key\"\ntable = \"tags\"\ncolumns = [\"code\"]\n"
+    );
+    for (op, text) in ops.iter().zip(&rendered) {
+        let (_, body) = parse(&format!("{HEAD}\n{text}")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(body.downgrade, vec![op.clone()], "{text}");
+    }
+}
+
 fn new_revision(empty: bool) -> NewRevision {
     NewRevision {
         revision: "3f2a9c1d7e44".into(),
@@ -435,6 +473,9 @@ fn empty_template_has_examples_and_no_op_arrays() {
             "create_index",
             "drop_index",
             "rename_table",
+            "alter_table",
+            "drop_primary_key",
+            "create_primary_key",
             "create_unique",
             "drop_unique",
             "create_foreign_key",
