@@ -150,7 +150,7 @@ where
             return e.exit_code();
         }
     };
-    let color = !cli.global.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = printer_color(&cli);
     let mode = match cli.global.format {
         Some(Format::Json) => Mode::Json,
         _ => Mode::Text,

@@ -13,11 +13,10 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::project::{Project, block_on, relative};
+use super::project::{Project, block_on, relative, write_new};
 use super::revisions::graph_failure;
 use super::status;
 use crate::cli::args::MakemigrationsArgs;
@@ -603,16 +602,6 @@ fn with_warning_comments(text: &str, warnings: &[Warning]) -> String {
         out.extend(warnings.iter().map(comment));
     }
     out
-}
-
-fn write_new(ctx: &Context<'_>, path: &PathBuf, text: &str) -> Result<(), Failure> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| Failure::usage(format!("Cannot create `{}`: {e}", relative(ctx, path))))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| Failure::usage(format!("Cannot write `{}`: {e}", relative(ctx, path))))
 }
 
 /// Every warning on stderr.

@@ -1,15 +1,14 @@
 //! Commands that write revision files: `makemigrations --empty`, `merge`, `squash`.
 //! Files are created with `create_new`: an existing file is never overwritten.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::project::{Project, relative};
+use super::project::{Project, relative, write_new};
 use super::revisions::graph_failure;
 use crate::cli::args::MakemigrationsArgs;
-use crate::cli::{Context, Exit, Failure, Outcome};
+use crate::cli::{Context, Failure, Outcome};
 use crate::ops::Op;
 use crate::revision::file::{self, NewRevision, RevisionKind};
 
@@ -58,17 +57,7 @@ fn write_revision(
         &new.message,
         RevisionKind::Toml,
     ));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| Failure::usage(format!("Cannot create `{}`: {e}", relative(ctx, &path))))?;
-    f.write_all(text.as_bytes()).map_err(|e| {
-        Failure::new(
-            Exit::Usage,
-            anyhow::anyhow!("Cannot write `{}`: {e}", path.display()),
-        )
-    })?;
+    write_new(ctx, &path, &text)?;
     Ok(path)
 }
 
@@ -317,13 +306,7 @@ pub fn squash(
         .join(file::file_name(&id, &new.message, RevisionKind::Toml));
     file::parse_str(&path, RevisionKind::Toml, &text)
         .map_err(|e| Failure::usage(format!("The squashed revision would not parse: {e}")))?;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| Failure::usage(format!("Cannot create `{}`: {e}", relative(ctx, &path))))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| Failure::usage(format!("Cannot write `{}`: {e}", relative(ctx, &path))))?;
+    write_new(ctx, &path, &text)?;
     let mut removed = Vec::new();
     for old in &range {
         if let Some(h) = project.scripts.file(old) {

@@ -210,6 +210,18 @@ fn load_failure(ctx: &Context<'_>, e: LoadError, dir: &std::path::Path) -> Failu
     }
 }
 
+/// Writes a new file; an existing one is never overwritten (`create_new`).
+pub fn write_new(ctx: &Context<'_>, path: &std::path::Path, text: &str) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Failure::usage(format!("Cannot create `{}`: {e}", relative(ctx, path))))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Failure::usage(format!("Cannot write `{}`: {e}", relative(ctx, path))))
+}
+
 /// A path relative to the project root, for messages.
 pub fn relative(ctx: &Context<'_>, path: &std::path::Path) -> String {
     let root = ctx
