@@ -1,7 +1,5 @@
 //! Our own cases: validation errors, the public resolution API, `replaces`, version
-//! rows for branching/merging/unmerging, and speed.
-
-use std::time::{Duration, Instant};
+//! rows for branching/merging/unmerging, and large graphs.
 
 use super::*;
 
@@ -521,47 +519,24 @@ mod version_rows {
     }
 }
 
-mod speed {
+mod large {
     use super::*;
 
-    fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-        let start = Instant::now();
-        let out = f();
-        (out, start.elapsed())
-    }
-
-    /// Building and asking for heads must stay linear: 10,000 revisions in a debug
-    /// build take a few milliseconds; a quadratic algorithm would take seconds.
+    /// A 10,000-revision chain builds, plans up and plans down completely. Its speed
+    /// is measured by `bench/revisions`, not here.
     #[test]
-    fn building_a_large_graph_is_linear() {
-        let nodes = linear(10_000);
-        let (g, took) = time(|| map(nodes));
+    fn a_large_chain_plans_every_step_both_ways() {
+        let g = map(linear(10_000));
         assert_eq!(g.heads().len(), 1);
-        assert!(
-            took < Duration::from_millis(500),
-            "building 10,000 revisions took {took:?}"
-        );
-        let ((), took) = time(|| {
-            let steps = g.plan_upgrade(&[], "heads").expect("plans");
-            assert_eq!(steps.len(), 10_000);
-        });
-        assert!(
-            took < Duration::from_secs(2),
-            "planning 10,000 upgrades took {took:?}"
-        );
+        let steps = g.plan_upgrade(&[], "heads").expect("plans");
+        assert_eq!(steps.len(), 10_000);
         let head = strings(&[g.heads()[0]]);
-        let ((), took) = time(|| {
-            let steps = g.plan_downgrade(&head, "base").expect("plans");
-            assert_eq!(steps.len(), 10_000);
-        });
-        assert!(
-            took < Duration::from_secs(2),
-            "planning 10,000 downgrades took {took:?}"
-        );
+        let steps = g.plan_downgrade(&head, "base").expect("plans");
+        assert_eq!(steps.len(), 10_000);
     }
 
     #[test]
-    fn building_a_thousand_branchy_revisions_is_fast() {
+    fn a_thousand_branchy_revisions_merge_back_to_one_head() {
         // Every tenth revision starts a side branch that merges back five later, with a
         // dependency, so normalization and labels do real work.
         let mut nodes = linear(1000);
@@ -577,9 +552,10 @@ mod speed {
             });
             nodes[i + 5].down_revisions.push(side);
         }
-        let (g, took) = time(|| map(nodes));
+        let g = map(nodes);
         assert_eq!(g.heads().len(), 1);
-        assert!(took < Duration::from_millis(200), "building took {took:?}");
+        let steps = g.plan_upgrade(&[], "heads").expect("plans");
+        assert_eq!(steps.len(), 1000 + 97);
     }
 }
 
