@@ -426,6 +426,52 @@ fn comment_and_primary_key_edits_mysql() {
     comment_and_primary_key_edits(Backend::Mysql);
 }
 
+const KEYED_TWICE: &str = r#"from sqlalchemy import Column, Integer, String, UniqueConstraint
+
+from .base import Base
+
+
+class Badge(Base):
+    __tablename__ = "badges"
+    __table_args__ = (UniqueConstraint("id", name="uq_badges_id"),)
+
+    id = Column(Integer, primary_key=True, unique=True)
+    name = Column(String(20))
+"#;
+
+/// A unique constraint (and a `unique=True` flag) on the primary key: PostgreSQL folds
+/// them into the key when it creates the table, which must not read as drift after.
+fn unique_on_the_primary_key(backend: Backend) {
+    let p = started(backend);
+    p.write("models/badge.py", KEYED_TWICE);
+    edit(
+        &p,
+        "models/__init__.py",
+        "from .user import User\n",
+        "from .user import User\nfrom .badge import Badge\n",
+    );
+    p.run(&["makemigrations", "init"]).success();
+    p.run(&["migrate"]).success();
+    no_changes(&p);
+    p.run(&["check"]).success();
+    p.run(&["rollback", "base"]).success();
+}
+
+#[test]
+fn unique_on_the_primary_key_sqlite() {
+    unique_on_the_primary_key(Backend::Sqlite);
+}
+
+#[test]
+fn unique_on_the_primary_key_postgres() {
+    unique_on_the_primary_key(Backend::Postgres);
+}
+
+#[test]
+fn unique_on_the_primary_key_mysql() {
+    unique_on_the_primary_key(Backend::Mysql);
+}
+
 const TAG_AND_NOTE: &str = r#"from sqlalchemy import Column, ForeignKey, Index, Integer, String
 
 from .base import Base

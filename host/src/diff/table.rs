@@ -243,11 +243,39 @@ fn indexes_and_uniques(
 ) {
     let mysql = cx.backend == Backend::Mysql;
     let partial = cx.d.capabilities().partial_indexes;
-    let split = |t: &Table, skip_flags: &HashSet<String>| {
+    // PostgreSQL's CREATE TABLE folds a unique constraint on exactly the primary key's
+    // columns into the primary key, so it is not there to be found again. A desired
+    // one counts as present when the database's primary key has those columns and no
+    // unique constraint does (one added later by ALTER TABLE does exist, and compares).
+    let actual_pk = actual.primary_key_columns();
+    let actual_has_unique = |columns: &[String]| {
+        actual.uniques.iter().any(|u| u.columns == columns)
+            || matches!(columns, [c] if actual.column(c).is_some_and(|c| c.unique))
+    };
+    let folded_into_pk = |columns: &[String]| {
+        cx.backend == Backend::Postgres
+            && !actual_pk.is_empty()
+            && actual_pk
+                .iter()
+                .copied()
+                .eq(columns.iter().map(String::as_str))
+            && desired.primary_key_columns() == actual_pk
+            && !actual_has_unique(columns)
+    };
+    let split = |t: &Table, skip_flags: &HashSet<String>, fold: bool| {
         let mut indexes: Vec<Index> = Vec::new();
-        let mut uniques: Vec<Unique> = t.uniques.iter().cloned().map(Unique::Constraint).collect();
+        let mut uniques: Vec<Unique> = t
+            .uniques
+            .iter()
+            .filter(|u| !(fold && folded_into_pk(&u.columns)))
+            .cloned()
+            .map(Unique::Constraint)
+            .collect();
         for c in &t.columns {
-            if c.unique && !skip_flags.contains(&c.name) {
+            if c.unique
+                && !skip_flags.contains(&c.name)
+                && !(fold && folded_into_pk(std::slice::from_ref(&c.name)))
+            {
                 uniques.push(Unique::Constraint(UniqueConstraint {
                     name: None,
                     columns: vec![c.name.clone()],
@@ -265,11 +293,22 @@ fn indexes_and_uniques(
                 indexes.push(i);
             }
         }
+        // SQLite and PostgreSQL build one index for a `unique=True` flag and a named
+        // unique constraint on the same column (MySQL builds both): the flag is no
+        // constraint of its own there.
+        if !mysql {
+            let named: HashSet<Vec<String>> = uniques
+                .iter()
+                .filter(|u| u.name().is_some())
+                .map(|u| u.columns().to_vec())
+                .collect();
+            uniques.retain(|u| u.name().is_some() || !named.contains(u.columns()));
+        }
         (indexes, uniques)
     };
     // Flags of added columns come with their `add_column`.
-    let (d_indexes, d_uniques) = split(desired, added);
-    let (a_indexes, a_uniques) = split(actual, &HashSet::new());
+    let (d_indexes, d_uniques) = split(desired, added, true);
+    let (a_indexes, a_uniques) = split(actual, &HashSet::new(), false);
 
     for a in &a_indexes {
         let keep = d_indexes

@@ -424,6 +424,34 @@ fn partial_indexes_lose_their_predicate_where_none_exist() {
 }
 
 #[test]
+fn a_unique_constraint_on_the_primary_key_is_folded_on_postgres_only() {
+    // PostgreSQL's CREATE TABLE merges `UNIQUE (id)` into `PRIMARY KEY (id)` (the key
+    // takes the constraint's name), so the database never has it to compare.
+    let mut desired = users();
+    desired.uniques.push(UniqueConstraint {
+        name: Some("uq_users_id".into()),
+        columns: vec!["id".into()],
+    });
+    desired.columns[0].unique = true;
+    let mut actual = users();
+    actual.primary_key = Some(crate::schema::PrimaryKey {
+        name: Some("uq_users_id".into()),
+        columns: vec!["id".into()],
+    });
+    let (desired, actual) = (schema(vec![desired]), schema(vec![actual]));
+    assert!(run(Backend::Postgres, &desired, &actual).is_empty());
+    // Elsewhere the constraint exists on its own and is compared as any other.
+    let sqlite = run(Backend::Sqlite, &desired, &schema(vec![users()]));
+    assert!(
+        names(&sqlite.upgrade)
+            .iter()
+            .any(|n| n.contains("Create unique constraint uq_users_id")),
+        "{:?}",
+        names(&sqlite.upgrade)
+    );
+}
+
+#[test]
 fn check_constraints_pair_by_name_then_by_text() {
     let with = |checks: Vec<CheckConstraint>| {
         let mut t = users();
