@@ -120,20 +120,53 @@ impl Dialect for MysqlDialect {
                 )),
                 None => Ok(Vec::new()),
             },
-            // MySQL names every primary key `PRIMARY`; a given name is ignored.
-            Op::CreatePrimaryKey(c) => one(format!(
-                "ALTER TABLE {} ADD PRIMARY KEY ({})",
-                t(&c.schema, &c.table),
-                c.columns
-                    .iter()
-                    .map(|c| self.quote_ident(c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-            Op::DropPrimaryKey(d) => one(format!(
-                "ALTER TABLE {} DROP PRIMARY KEY",
-                t(&d.schema, &d.table)
-            )),
+            // MySQL names every primary key `PRIMARY`; a given name is ignored. An
+            // `AUTO_INCREMENT` column must be a key, so it is switched in the same
+            // statement as the key it belongs to.
+            Op::CreatePrimaryKey(c) => {
+                let columns: Vec<String> = c.columns.iter().map(|c| self.quote_ident(c)).collect();
+                let mut clauses = vec![format!("ADD PRIMARY KEY ({})", columns.join(", "))];
+                if let Some(table) = schema.table(c.schema.as_deref(), &c.table) {
+                    let mut after = table.clone();
+                    for column in &mut after.columns {
+                        column.primary_key = c.columns.contains(&column.name);
+                    }
+                    after.primary_key = Some(crate::schema::PrimaryKey {
+                        name: c.name.clone(),
+                        columns: c.columns.clone(),
+                    });
+                    for column in &after.columns {
+                        if c.columns.contains(&column.name) && autoincrements(&after, column) {
+                            let def = self.column_def(column, true, true)?;
+                            clauses.push(format!("MODIFY COLUMN {def}"));
+                        }
+                    }
+                }
+                one(format!(
+                    "ALTER TABLE {} {}",
+                    t(&c.schema, &c.table),
+                    clauses.join(", ")
+                ))
+            }
+            Op::DropPrimaryKey(d) => {
+                let mut clauses = Vec::new();
+                if let Some(table) = schema.table(d.schema.as_deref(), &d.table) {
+                    for column in &table.columns {
+                        if table.primary_key_columns().contains(&column.name.as_str())
+                            && autoincrements(table, column)
+                        {
+                            let def = self.column_def(column, true, false)?;
+                            clauses.push(format!("MODIFY COLUMN {def}"));
+                        }
+                    }
+                }
+                clauses.push("DROP PRIMARY KEY".to_owned());
+                one(format!(
+                    "ALTER TABLE {} {}",
+                    t(&d.schema, &d.table),
+                    clauses.join(", ")
+                ))
+            }
             Op::AddColumn(a) => {
                 let mut table = schema
                     .table(a.schema.as_deref(), &a.table)
@@ -185,11 +218,18 @@ impl Dialect for MysqlDialect {
                 t(&d.schema, &d.table),
                 self.quote_ident(&d.name)
             )),
-            Op::CreateForeignKey(c) => one(format!(
-                "ALTER TABLE {} ADD {}",
-                t(&c.schema, &c.table),
-                ddl::fk_clause(self, &c.foreign_key)
-            )),
+            Op::CreateForeignKey(c) => {
+                let index = schema
+                    .table(c.schema.as_deref(), &c.table)
+                    .and_then(|table| index_for_innodb_name(table, &c.foreign_key))
+                    .map(|name| format!("ADD {}, ", self.fk_index_clause(&name, &c.foreign_key)))
+                    .unwrap_or_default();
+                one(format!(
+                    "ALTER TABLE {} {index}ADD {}",
+                    t(&c.schema, &c.table),
+                    ddl::fk_clause(self, &c.foreign_key)
+                ))
+            }
             Op::DropForeignKey(d) => {
                 let table_sql = t(&d.schema, &d.table);
                 let mut out = vec![Statement::new(format!(
@@ -239,36 +279,59 @@ impl Dialect for MysqlDialect {
 /// The index InnoDB created for foreign key `name` of `table`, which outlives the
 /// constraint: when no other index, unique or the primary key starts with the key's
 /// columns, InnoDB made one, named after the constraint, or after its first column when
-/// the constraint name is InnoDB's own `<table>_ibfk_<n>`.
+/// the constraint name is InnoDB's own `<table>_ibfk_<n>` (InnoDB names it after the
+/// constraint when such a name is given explicitly, so [`MysqlDialect`] creates those
+/// foreign keys with their index spelled out: see [`index_for_innodb_name`]).
 fn innodb_fk_index(table: &Table, name: &str) -> Option<String> {
     let fk = table
         .foreign_keys
         .iter()
         .find(|f| f.name.as_deref() == Some(name))?;
-    let starts_with = |columns: &[String]| columns.starts_with(&fk.columns);
+    if covered(table, &fk.columns, Some(name)) {
+        return None;
+    }
+    if is_innodb_name(table, name) {
+        fk.columns.first().cloned()
+    } else {
+        Some(name.to_owned())
+    }
+}
+
+/// True when an index of `table` other than the one of foreign key `except` starts
+/// with `columns`: the primary key, an index, a unique, or another foreign key's.
+fn covered(table: &Table, columns: &[String], except: Option<&str>) -> bool {
+    let starts_with = |of: &[String]| of.starts_with(columns);
     let pk: Vec<String> = table
         .primary_key_columns()
         .into_iter()
         .map(str::to_owned)
         .collect();
-    let covered = starts_with(&pk)
+    starts_with(&pk)
         || table.indexes.iter().any(|i| starts_with(&i.columns))
         || table.uniques.iter().any(|u| starts_with(&u.columns))
+        || matches!(columns, [c] if table.column(c).is_some_and(|c| c.unique))
         || table.foreign_keys.iter().any(|other| {
             // Another foreign key over the same columns shares the one index.
-            other.name.as_deref() != Some(name) && starts_with(&other.columns)
-        });
-    if covered {
+            other.name.as_deref() != except && starts_with(&other.columns)
+        })
+}
+
+/// `<table>_ibfk_<n>`: the name InnoDB gives an unnamed foreign key.
+fn is_innodb_name(table: &Table, name: &str) -> bool {
+    name.strip_prefix(&format!("{}_ibfk_", table.name))
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// The index to spell out when creating `fk` on `table` (as it is before the foreign
+/// key): given an InnoDB-style name, InnoDB would name its own index after the
+/// constraint, unlike the unnamed original, and dropping the key later could not find
+/// it. `None` when another index serves the key or the name is the models' own.
+fn index_for_innodb_name(table: &Table, fk: &crate::schema::ForeignKey) -> Option<String> {
+    let name = fk.name.as_deref()?;
+    if !is_innodb_name(table, name) || covered(table, &fk.columns, Some(name)) {
         return None;
     }
-    let auto_named = name
-        .strip_prefix(&format!("{}_ibfk_", table.name))
-        .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
-    if auto_named {
-        fk.columns.first().cloned()
-    } else {
-        Some(name.to_owned())
-    }
+    fk.columns.first().cloned()
 }
 
 fn lock_name(key: &str) -> String {
@@ -363,12 +426,23 @@ impl MysqlDialect {
         )
     }
 
+    /// `` INDEX `name` (`a`, `b`) `` over the columns of `fk`.
+    fn fk_index_clause(&self, name: &str, fk: &crate::schema::ForeignKey) -> String {
+        let columns: Vec<String> = fk.columns.iter().map(|c| self.quote_ident(c)).collect();
+        format!("INDEX {} ({})", self.quote_ident(name), columns.join(", "))
+    }
+
     fn create_table(&self, table: &Table) -> Result<Vec<Statement>, DialectError> {
-        let defs = table
+        let mut defs = table
             .columns
             .iter()
             .map(|c| self.table_column_def(table, c))
             .collect::<Result<Vec<_>, _>>()?;
+        for fk in &table.foreign_keys {
+            if let Some(name) = index_for_innodb_name(table, fk) {
+                defs.push(self.fk_index_clause(&name, fk));
+            }
+        }
         let suffix = table
             .comment
             .as_ref()
@@ -534,6 +608,82 @@ mod tests {
             comment: Some("T".into()),
             ..Table::new("t")
         }
+    }
+
+    #[test]
+    fn an_auto_increment_key_moves_with_its_flag() {
+        use crate::ops::{CreatePrimaryKey, DropPrimaryKey};
+        let schema = Schema {
+            tables: vec![table()],
+        };
+        let drop = Op::DropPrimaryKey(DropPrimaryKey {
+            table: "t".into(),
+            schema: None,
+            name: None,
+            columns: vec!["id".into()],
+        });
+        let out = MysqlDialect.render(&drop, &schema).expect("renders");
+        assert_eq!(
+            out[0].sql,
+            "ALTER TABLE `t` MODIFY COLUMN `id` INTEGER NOT NULL, DROP PRIMARY KEY"
+        );
+        let mut keyless = schema.clone();
+        crate::dialect::replay::apply(&mut keyless, &drop).expect("replays");
+        let create = |columns: &[&str]| {
+            Op::CreatePrimaryKey(CreatePrimaryKey {
+                table: "t".into(),
+                schema: None,
+                name: None,
+                columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            })
+        };
+        let out = MysqlDialect
+            .render(&create(&["id"]), &keyless)
+            .expect("renders");
+        assert_eq!(
+            out[0].sql,
+            "ALTER TABLE `t` ADD PRIMARY KEY (`id`), \
+             MODIFY COLUMN `id` INTEGER NOT NULL AUTO_INCREMENT"
+        );
+        // A two-column key is not SQLAlchemy's auto-increment one.
+        let out = MysqlDialect
+            .render(&create(&["id", "flag"]), &keyless)
+            .expect("renders");
+        assert_eq!(out[0].sql, "ALTER TABLE `t` ADD PRIMARY KEY (`id`, `flag`)");
+    }
+
+    #[test]
+    fn a_foreign_key_with_an_innodb_name_spells_out_its_index() {
+        use crate::ops::CreateForeignKey;
+        use crate::schema::ForeignKey;
+        let fk = |name: &str| {
+            Op::CreateForeignKey(CreateForeignKey {
+                table: "t".into(),
+                schema: None,
+                foreign_key: ForeignKey {
+                    name: Some(name.into()),
+                    columns: vec!["flag".into()],
+                    ref_table: "u".into(),
+                    ref_columns: vec!["id".into()],
+                    ..ForeignKey::default()
+                },
+            })
+        };
+        let schema = Schema {
+            tables: vec![table()],
+        };
+        let out = MysqlDialect
+            .render(&fk("t_ibfk_1"), &schema)
+            .expect("renders");
+        assert_eq!(
+            out[0].sql,
+            "ALTER TABLE `t` ADD INDEX `flag` (`flag`), \
+             ADD CONSTRAINT `t_ibfk_1` FOREIGN KEY (`flag`) REFERENCES `u` (`id`)"
+        );
+        let out = MysqlDialect
+            .render(&fk("fk_t_flag"), &schema)
+            .expect("renders");
+        assert!(!out[0].sql.contains("INDEX"), "{}", out[0].sql);
     }
 
     #[test]

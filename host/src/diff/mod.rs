@@ -301,8 +301,8 @@ pub fn diff(
         plans.push(plan);
     }
 
-    if dialect.backend() == Backend::Postgres {
-        reattach_foreign_keys_to_changed_keys(&kept, &mut plans);
+    if dialect.backend() != Backend::Sqlite {
+        reattach_foreign_keys_to_changed_keys(dialect.backend(), &kept, &mut plans);
     }
 
     let partial_indexes = dialect.capabilities().partial_indexes;
@@ -459,11 +459,13 @@ pub fn diff(
 }
 
 /// Foreign keys the models keep that reference a primary key being changed: PostgreSQL
-/// refuses to drop a key others depend on, so each such foreign key is dropped before
-/// the key and created again after the new one. SQLite's rebuild needs nothing; MySQL
-/// lets another index that covers the columns serve the foreign key (and re-creating
-/// one there would rename the index InnoDB made for it).
+/// refuses to drop a key others depend on, and MySQL one whose index is the only one
+/// covering a foreign key's referenced columns, so each such foreign key is dropped
+/// before the key and created again after the new one. On MySQL a foreign key that
+/// another index of the referenced table serves (its columns leading) stays. SQLite's
+/// rebuild needs nothing.
 fn reattach_foreign_keys_to_changed_keys(
+    backend: Backend,
     kept: &[(&Table, &Table)],
     plans: &mut [table::TablePlan],
 ) {
@@ -475,6 +477,13 @@ fn reattach_foreign_keys_to_changed_keys(
     if changed.is_empty() {
         return;
     }
+    // Another index of `table` whose leading columns are `columns`.
+    let served_elsewhere = |table: &Table, columns: &[String]| {
+        let leads = |of: &[String]| of.len() >= columns.len() && of[..columns.len()] == *columns;
+        table.indexes.iter().any(|i| leads(&i.columns))
+            || table.uniques.iter().any(|u| leads(&u.columns))
+            || matches!(columns, [c] if table.column(c).is_some_and(|c| c.unique))
+    };
     for ((_, actual), plan) in kept.iter().zip(plans.iter_mut()) {
         for fk in &actual.foreign_keys {
             let Some(name) = &fk.name else { continue };
@@ -482,6 +491,7 @@ fn reattach_foreign_keys_to_changed_keys(
                 fk.ref_table == t.name
                     && (fk.ref_schema == t.schema
                         || fk.ref_schema.is_none() && t.schema == actual.schema)
+                    && !(backend == Backend::Mysql && served_elsewhere(t, &fk.ref_columns))
             });
             let dropped = plan
                 .drop_foreign_keys
