@@ -337,3 +337,38 @@ fn passwords_never_appear_in_errors() {
     run.code(2);
     assert!(!run.all().contains(PASSWORD), "{run:#?}");
 }
+
+#[test]
+fn migration_timezone_dates_new_revisions_and_refuses_unknown_zones() {
+    let p = Project::new();
+    p.write(
+        "sqlalembic.toml",
+        "[migration]\nMIGRATION_TIMEZONE = \"Asia/Kolkata\"\n",
+    );
+    std::fs::create_dir_all(p.path().join("migrations/versions")).expect("versions folder");
+    p.run(&["makemigrations", "--empty", "first"]).success();
+    let versions = p.path().join("migrations/versions");
+    let file = std::fs::read_dir(&versions)
+        .expect("versions folder")
+        .map(|e| e.expect("entry").path())
+        .find(|path| path.to_string_lossy().ends_with("_first.toml"))
+        .expect("revision file");
+    let text = std::fs::read_to_string(file).expect("reads");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("created_at = "))
+        .expect("created_at line");
+    assert!(line.ends_with("+05:30"), "{line}");
+    // The offset datetime reads back: history lists the revision.
+    p.run(&["history"]).success();
+
+    let run = p.run_env(&["config"], &[("MIGRATION_TIMEZONE", "Europe/Berln")]);
+    run.code(2);
+    assert!(run.stderr.contains("MIGRATION_TIMEZONE"), "{run:#?}");
+    assert!(run.stderr.contains("Europe/Berln"), "{run:#?}");
+    assert!(
+        run.stderr.contains("did you mean `Europe/Berlin`?"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("environment variable"), "{run:#?}");
+}

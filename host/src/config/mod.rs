@@ -20,6 +20,7 @@ mod keys;
 mod plugins;
 mod secret;
 mod settings;
+mod timezone;
 mod value;
 
 use std::collections::HashMap;
@@ -36,6 +37,7 @@ pub use secret::{MASK, RedactedUrl, Secret, is_secret_key, redact_json, redact_t
 pub use settings::{
     Database, Discovery, General, LogFormat, LogLevel, Logging, Migration, Settings,
 };
+pub use timezone::Timezone;
 
 use crate::diagnostic::Diagnostic;
 use value::{Slot, Slots};
@@ -489,7 +491,7 @@ mod tests {
         assert_eq!(s.versions_dir(), p.root().join("migrations/versions"));
         assert!(s.migration.compare_type);
         assert!(!s.migration.compare_server_default);
-        assert_eq!(s.migration.timezone, "UTC");
+        assert_eq!(s.migration.timezone, Timezone::Utc);
         assert_eq!(s.migration.version_table, "alembic_version");
         assert_eq!(s.logging.level, LogLevel::Warning);
         assert_eq!(

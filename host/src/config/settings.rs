@@ -65,7 +65,8 @@ pub struct Migration {
     pub versions_path: PathBuf,
     pub compare_type: bool,
     pub compare_server_default: bool,
-    pub timezone: String,
+    /// `MIGRATION_TIMEZONE`: the zone `created_at` of new revisions is written in.
+    pub timezone: super::Timezone,
     pub version_table: String,
     /// Tables autogenerate compares (empty: all) and never touches.
     pub include_tables: Vec<String>,
@@ -293,9 +294,18 @@ pub(crate) fn build(
         ),
         compare_type: slots.bool("MIGRATION_COMPARE_TYPE")?,
         compare_server_default: slots.bool("MIGRATION_COMPARE_SERVER_DEFAULT")?,
-        timezone: slots
-            .string("MIGRATION_TIMEZONE")?
-            .unwrap_or_else(|| "UTC".into()),
+        timezone: match slots.string("MIGRATION_TIMEZONE")? {
+            None => super::Timezone::Utc,
+            Some(text) => text.parse().map_err(|_| {
+                let mut expected = "`UTC`, an IANA time zone such as `Europe/Berlin`, or an \
+                                    offset such as `+02:00`"
+                    .to_owned();
+                if let Some(name) = super::Timezone::closest_name(&text) {
+                    expected.push_str(&format!(" (did you mean `{name}`?)"));
+                }
+                slots.invalid("MIGRATION_TIMEZONE", &expected)
+            })?,
+        },
         version_table: slots
             .string("MIGRATION_VERSION_TABLE")?
             .unwrap_or_else(|| "alembic_version".into()),

@@ -114,7 +114,7 @@ pub fn makemigrations(
         branch_labels: args.branch_label.iter().cloned().collect(),
         depends_on: Vec::new(),
         message,
-        created_at: file::now_created_at(),
+        created_at: file::now_created_at(project.loaded.settings.migration.timezone),
         upgrade: changes.upgrade.clone(),
         downgrade: changes.downgrade.clone(),
         empty: false,

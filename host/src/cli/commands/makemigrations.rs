@@ -119,7 +119,7 @@ pub fn empty(ctx: &Context<'_>, args: &MakemigrationsArgs) -> Result<Outcome, Fa
             .message
             .clone()
             .unwrap_or_else(|| "empty message".to_owned()),
-        created_at: file::now_created_at(),
+        created_at: file::now_created_at(project.loaded.settings.migration.timezone),
         upgrade: Vec::new(),
         downgrade: Vec::new(),
         empty: true,
@@ -168,7 +168,7 @@ pub fn merge(
         down_revisions: parents,
         branch_labels: branch_label.map(str::to_owned).into_iter().collect(),
         depends_on: Vec::new(),
-        created_at: file::now_created_at(),
+        created_at: file::now_created_at(project.loaded.settings.migration.timezone),
         upgrade: Vec::new(),
         downgrade: Vec::new(),
         empty: false,
@@ -278,7 +278,7 @@ pub fn squash(
         branch_labels: labels,
         depends_on: depends,
         message: message.map_or_else(|| format!("squash {first}..{last}"), str::to_owned),
-        created_at: file::now_created_at(),
+        created_at: file::now_created_at(project.loaded.settings.migration.timezone),
         upgrade,
         downgrade,
         empty: false,

@@ -34,9 +34,10 @@ pub struct NewRevision {
     pub empty: bool,
 }
 
-/// The current UTC time as a TOML datetime, second precision.
-pub fn now_created_at() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+/// The current time in `timezone` (`MIGRATION_TIMEZONE`) as a TOML datetime, second
+/// precision.
+pub fn now_created_at(timezone: crate::config::Timezone) -> String {
+    timezone.now_toml()
 }
 
 #[derive(Serialize)]
