@@ -699,6 +699,13 @@ fn prisma_round_trip(backend: Backend) {
         assert!(text.contains(&format!("\"{table}\"")), "{table}: {text}");
     }
     assert!(text.contains("prisma/schema.prisma"), "{text}");
+    // The summary counts the schema the component read (the walk lists only Python
+    // and SQL files), fresh and from the cache alike.
+    for args in [&["discover", "--no-cache"][..], &["discover"]] {
+        let summary = run(&p, args);
+        let said = format!("{}{}", summary.stdout, summary.stderr);
+        assert!(said.contains("from 1 file(s) (1 with models)"), "{said}");
+    }
     let made = run(&p, &["makemigrations", "from prisma"]);
     made.success();
     assert_eq!(revision_count(&p), 1, "{made:#?}");

@@ -129,6 +129,7 @@ impl Context<'_> {
 
 /// Runs the CLI with the process arguments and a fresh dispatcher; returns the exit code.
 pub fn run() -> i32 {
+    crate::signals::quiet_handler_panics();
     let dispatcher = Dispatcher::new(Vec::new());
     run_with(std::env::args_os(), &dispatcher)
 }

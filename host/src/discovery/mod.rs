@@ -21,8 +21,8 @@ pub mod sql;
 pub mod walk;
 pub mod wasm;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -284,6 +284,7 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
                 .filter(|l| l.file.kind == FileKind::Python && l.candidate)
                 .count();
         }
+        count_component_files(&mut stats, &loaded, &stored.sources);
         stats.elapsed_ms = started.elapsed().as_millis();
         let discovery = Discovery {
             schema: Schema {
@@ -392,6 +393,7 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
             (t, s)
         })
         .unzip();
+    count_component_files(&mut stats, &loaded, &sources);
     stats.elapsed_ms = started.elapsed().as_millis();
     let discovery = Discovery {
         schema: Schema { tables },
@@ -520,6 +522,19 @@ fn python_units(
 }
 
 /// Applies the never-partial rules.
+/// Counts the files that `wasm:` backends found tables in (their own kinds of files,
+/// which the walk does not list) as input files with models.
+fn count_component_files(stats: &mut Stats, loaded: &[Loaded], sources: &[SourceLocation]) {
+    let walked: HashSet<&Path> = loaded.iter().map(|l| l.file.rel.as_path()).collect();
+    let others: HashSet<&Path> = sources
+        .iter()
+        .map(|s| s.file.as_path())
+        .filter(|file| !walked.contains(file))
+        .collect();
+    stats.files += others.len();
+    stats.candidates += others.len();
+}
+
 fn finish(req: &Request, mut d: Discovery) -> Result<Discovery, Error> {
     dedup_diagnostics(&mut d.diagnostics);
     if d.diagnostics.iter().any(|x| x.severity == Severity::Error) {

@@ -15,6 +15,7 @@
 mod lifecycle;
 pub mod names;
 
+use std::cell::Cell;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -278,11 +279,41 @@ impl Dispatcher {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs a handler, whose panics [`call`] contains.
+    static IN_HANDLER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with [`IN_HANDLER`] set, catching its panic; the flag is cleared either way.
+fn contained<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    let outer = IN_HANDLER.with(|flag| flag.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_HANDLER.with(|flag| flag.set(outer));
+    result
+}
+
+/// Keeps the process's panic hook from printing panics of signal handlers: the
+/// dispatcher contains them and reports each with the handler's name (a warning and
+/// the handler's outcome), so Rust's `thread 'main' panicked at ...` lines would only
+/// be noise on stderr. Every other panic still goes to the previous hook. The CLI
+/// installs it; a program embedding the library may call it too (it sets a global
+/// hook, hence opt-in). Idempotent.
+pub fn quiet_handler_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_HANDLER.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs one handler, containing its failure or panic.
 fn call(handler: &dyn Handler, mode: HandlerMode, signal: &Signal, start: bool) -> HandlerOutcome {
-    let name = catch_unwind(AssertUnwindSafe(|| handler.name().to_owned()))
-        .unwrap_or_else(|_| "<unnamed>".to_owned());
-    let (result, note) = match catch_unwind(AssertUnwindSafe(|| handler.handle(signal))) {
+    let name = contained(|| handler.name().to_owned()).unwrap_or_else(|_| "<unnamed>".to_owned());
+    let (result, note) = match contained(|| handler.handle(signal)) {
         Ok(Ok(Verdict::Deny(reason))) if !(start && mode == HandlerMode::Policy) => {
             let note = if mode == HandlerMode::Observer {
                 "`deny` from an observer counts as a warning".to_owned()
@@ -461,6 +492,33 @@ mod tests {
         assert_eq!(report.outcomes[2].result, Ok(Verdict::Proceed));
         assert_eq!(report.denied(), None);
         assert_eq!(report.warnings().len(), 2);
+    }
+
+    #[test]
+    fn the_quiet_hook_knows_when_a_handler_runs() {
+        quiet_handler_panics();
+        let d = Dispatcher::new(Vec::new());
+        d.connect_fn("*", "looks", HandlerMode::Observer, |_: &Signal| {
+            Ok(if IN_HANDLER.with(Cell::get) {
+                Verdict::Proceed
+            } else {
+                Verdict::Warn("flag not set".into())
+            })
+        });
+        d.connect_fn(
+            "*",
+            "panics",
+            HandlerMode::Observer,
+            |_: &Signal| -> Result<Verdict, String> { panic!("contained") },
+        );
+        let report = d.send(signal("x"));
+        assert_eq!(report.outcomes[0].result, Ok(Verdict::Proceed));
+        assert_eq!(
+            report.outcomes[1].result,
+            Err("Handler panicked: contained".to_owned())
+        );
+        // Cleared after the panic: a panic of the command itself is printed again.
+        assert!(!IN_HANDLER.with(Cell::get));
     }
 
     #[test]
