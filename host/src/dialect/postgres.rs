@@ -363,6 +363,11 @@ impl PostgresDialect {
         schema: &Schema,
         body: Vec<Statement>,
     ) -> Result<Vec<Statement>, DialectError> {
+        // Replaying costs a copy of the schema: only for ops that can start or stop
+        // using an enum type (a migration of thousands of ops stays linear).
+        if !touches_enums(op, schema) {
+            return Ok(body);
+        }
         let before = enums_of(schema);
         let mut replayed = schema.clone();
         let after = match replay::apply(&mut replayed, op) {
@@ -505,6 +510,43 @@ fn enum_of(ty: &ColumnType) -> Option<(String, Vec<String>)> {
         } => Some((name.clone(), values.clone())),
         ColumnType::Array(inner) => enum_of(inner),
         _ => None,
+    }
+}
+
+/// Whether `op` creates, drops or retypes a column of a named enum type, by its own
+/// definitions or the current ones in `schema`.
+fn touches_enums(op: &Op, schema: &Schema) -> bool {
+    let is_enum = |c: &crate::schema::Column| enum_of(&c.ty).is_some();
+    let table_has = |s: &Option<String>, name: &str| {
+        schema
+            .table(s.as_deref(), name)
+            .is_some_and(|t| t.columns.iter().any(is_enum))
+    };
+    let column_is = |s: &Option<String>, table: &str, column: &str| {
+        schema
+            .table(s.as_deref(), table)
+            .and_then(|t| t.column(column))
+            .is_some_and(is_enum)
+    };
+    match op {
+        Op::CreateTable(c) => c.table.columns.iter().any(is_enum),
+        Op::DropTable(d) => {
+            table_has(&d.schema, &d.table)
+                || d.definition
+                    .as_ref()
+                    .is_some_and(|t| t.columns.iter().any(is_enum))
+        }
+        Op::AddColumn(a) => is_enum(&a.column),
+        Op::DropColumn(d) => {
+            column_is(&d.schema, &d.table, &d.column) || d.definition.as_ref().is_some_and(is_enum)
+        }
+        Op::AlterColumn(a) => {
+            a.ty.is_some()
+                && (a.ty.as_ref().is_some_and(|t| enum_of(t).is_some())
+                    || a.existing_type.as_ref().is_some_and(|t| enum_of(t).is_some())
+                    || column_is(&a.schema, &a.table, &a.column))
+        }
+        _ => false,
     }
 }
 
