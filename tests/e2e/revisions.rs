@@ -1091,6 +1091,46 @@ fn validate_reports_an_applied_revision_whose_file_vanished() {
 }
 
 #[test]
+fn validate_reads_every_body_and_names_the_mistake() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    p.run(&["migrate"]).success();
+    rev(
+        &p,
+        B,
+        Some(A),
+        "[[upgrade]]\nop = \"add_colum\"\ntable = \"users\"\ncolumn = { name = \"x\", type = \"integer\" }\n",
+    );
+    // Headers are fine, so the graph commands still work ...
+    p.run(&["heads"]).success();
+    // ... and the gate reads the body, naming the file (relative), line and column.
+    let run = p.run(&["validate"]);
+    run.code(1);
+    let at = format!("migrations/versions/{B}_rev.toml:6:6");
+    assert!(
+        run.stdout
+            .contains(&format!("REV011: {at}: Unknown op `add_colum`")),
+        "{run:#?}"
+    );
+    assert!(run.stderr.starts_with(&at), "{run:#?}");
+    let run = p.run(&["--format", "json", "validate"]);
+    run.code(1);
+    assert_eq!(run.json()["problems"][0]["revision"], B, "{run:#?}");
+    // Nothing ran: the database stays at A.
+    let run = p.run(&["migrate"]);
+    run.code(2);
+    assert!(run.stderr.starts_with(&at), "{run:#?}");
+    assert_eq!(
+        p.run(&["current"])
+            .stdout
+            .trim_start()
+            .split_whitespace()
+            .next(),
+        Some(A)
+    );
+}
+
+#[test]
 fn clean_removes_caches_and_nothing_else() {
     let p = project();
     rev(&p, A, None, USERS);

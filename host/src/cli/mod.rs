@@ -238,6 +238,7 @@ fn execute(cli: &Cli, printer: &mut Printer, dispatcher: &Dispatcher) -> Result<
 
     if let Some(l) = &loaded {
         let secrets = l.settings.secrets();
+        printer.set_root(l.settings.project_root.clone());
         printer.add_secrets(secrets.clone());
         dispatcher.add_secrets(secrets);
         for warning in &l.warnings {

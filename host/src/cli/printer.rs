@@ -23,6 +23,9 @@ pub struct Printer {
     color: bool,
     quiet: u8,
     secrets: Vec<String>,
+    /// The project root: diagnostics name files under it relative to it, as the
+    /// discovery and config diagnostics do.
+    root: Option<std::path::PathBuf>,
 }
 
 const RED: &str = "\x1b[31m";
@@ -39,10 +42,16 @@ impl Printer {
             color: color && io::stderr().is_terminal(),
             quiet,
             secrets: Vec::new(),
+            root: None,
         }
     }
 
     /// Secrets to mask in everything printed from now on.
+    /// Files under `root` are named relative to it in diagnostics.
+    pub fn set_root(&mut self, root: std::path::PathBuf) {
+        self.root = Some(root);
+    }
+
     pub fn add_secrets(&mut self, secrets: impl IntoIterator<Item = String>) {
         self.secrets
             .extend(secrets.into_iter().filter(|s| !s.is_empty()));
@@ -122,6 +131,14 @@ impl Printer {
             Severity::Info => BOLD.to_owned(),
         };
         let mut head = String::new();
+        let relative = match (&d.path, &self.root) {
+            (Some(path), Some(root)) => path.strip_prefix(root).ok().map(|rel| Diagnostic {
+                path: Some(rel.to_path_buf()),
+                ..d.clone()
+            }),
+            _ => None,
+        };
+        let d = relative.as_ref().unwrap_or(d);
         if let Some(loc) = d.location() {
             head.push_str(&loc);
             head.push_str(": ");

@@ -543,7 +543,9 @@ fn touches_enums(op: &Op, schema: &Schema) -> bool {
         Op::AlterColumn(a) => {
             a.ty.is_some()
                 && (a.ty.as_ref().is_some_and(|t| enum_of(t).is_some())
-                    || a.existing_type.as_ref().is_some_and(|t| enum_of(t).is_some())
+                    || a.existing_type
+                        .as_ref()
+                        .is_some_and(|t| enum_of(t).is_some())
                     || column_is(&a.schema, &a.table, &a.column))
         }
         _ => false,

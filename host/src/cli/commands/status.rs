@@ -334,6 +334,31 @@ pub(super) fn check_pending(ctx: &Context<'_>) -> Result<Vec<String>, Failure> {
 
 /// `validate`: graph problems, changed or vanished files of applied revisions, several
 /// heads. Exit 1 when anything is found.
+/// A revision file that does not read, shown as its diagnostic and listed as a problem
+/// named relative to the project.
+fn file_problem(ctx: &Context<'_>, e: &file::FileError, revision: Option<String>) -> Problem {
+    let d = e.diagnostic();
+    ctx.printer.diagnostic(&d);
+    let mut at = d
+        .path
+        .as_deref()
+        .map(|p| relative(ctx, p))
+        .unwrap_or_default();
+    for n in [d.line, d.col].into_iter().flatten() {
+        at.push_str(&format!(":{n}"));
+    }
+    Problem {
+        code: e.code(),
+        revision,
+        message: if at.is_empty() {
+            d.message.clone()
+        } else {
+            format!("{at}: {}", d.message)
+        },
+        hint: e.hints().into_iter().next(),
+    }
+}
+
 pub fn validate(ctx: &Context<'_>) -> Result<Outcome, Failure> {
     let loaded = ctx.loaded()?;
     let dir = loaded.settings.versions_dir();
@@ -341,13 +366,7 @@ pub fn validate(ctx: &Context<'_>) -> Result<Outcome, Failure> {
     match ScriptDir::load(&dir) {
         Err(LoadError::Files(errors)) => {
             for e in &errors {
-                ctx.printer.diagnostic(&e.diagnostic());
-                found.push(Problem {
-                    code: e.code(),
-                    revision: None,
-                    message: e.to_string(),
-                    hint: e.hints().into_iter().next(),
-                });
+                found.push(file_problem(ctx, e, None));
             }
         }
         Err(e @ (LoadError::Graph(_) | LoadError::MissingDir(_))) => found.push(Problem {
@@ -357,9 +376,16 @@ pub fn validate(ctx: &Context<'_>) -> Result<Outcome, Failure> {
             hint: None,
         }),
         Ok(scripts) => {
+            // Headers load lazily everywhere else; a CI gate reads every body too, so
+            // a typo in an op is caught before any `migrate` reaches it.
+            for f in scripts.files() {
+                if let Err(e) = file::read_full(&f.path) {
+                    found.push(file_problem(ctx, &e, Some(f.revision.clone())));
+                }
+            }
             let project = Project { loaded, scripts };
             let (db_heads, history) = db_state(&project)?;
-            found = problems(ctx, &project.scripts, &db_heads, &history);
+            found.extend(problems(ctx, &project.scripts, &db_heads, &history));
         }
     }
     if ctx.printer.is_json() {
