@@ -1121,11 +1121,7 @@ fn validate_reads_every_body_and_names_the_mistake() {
     run.code(2);
     assert!(run.stderr.starts_with(&at), "{run:#?}");
     assert_eq!(
-        p.run(&["current"])
-            .stdout
-            .trim_start()
-            .split_whitespace()
-            .next(),
+        p.run(&["current"]).stdout.split_whitespace().next(),
         Some(A)
     );
 }
