@@ -1198,3 +1198,37 @@ fn a_policy_can_refuse_a_destructive_revision_before_it_is_written() {
     assert_eq!(sqlalembic::cli::run_with(args, &dispatcher), 4);
     assert_eq!(revision_files(&p), before, "no file is written");
 }
+
+/// A model type the database cannot store (SQLAlchemy's `String()` has no length,
+/// which MySQL's VARCHAR needs) is refused at `makemigrations`, naming the model, not
+/// at `migrate` halfway through a revision. The same model is fine on PostgreSQL.
+#[test]
+fn a_type_the_database_cannot_store_is_refused_before_any_file() {
+    let note = "from sqlalchemy import Column, Integer, String\n\nfrom .base import Base\n\n\n\
+                class Note(Base):\n    __tablename__ = \"notes\"\n\n    \
+                id = Column(Integer, primary_key=True)\n    body = Column(String())\n";
+    for backend in [Backend::Mysql, Backend::Postgres] {
+        let p = started(backend);
+        p.write("models/note.py", note);
+        edit(
+            &p,
+            "models/__init__.py",
+            "from .user import User\n",
+            "from .user import User\nfrom .note import Note\n",
+        );
+        let run = p.run(&["makemigrations", "init"]);
+        if backend == Backend::Postgres {
+            run.success();
+            continue;
+        }
+        run.code(2);
+        assert!(
+            run.stderr.contains(
+                "models/note.py:6: error[AUT001]: Column `notes.body`: Type `varchar` cannot be used on mysql"
+            ),
+            "{run:#?}"
+        );
+        assert!(revision_files(&p).is_empty(), "no file is written");
+        p.run(&["check", "--drift-only"]).code(2);
+    }
+}

@@ -22,6 +22,7 @@ use super::status;
 use crate::cli::args::MakemigrationsArgs;
 use crate::cli::{Context, Exit, Failure, Outcome};
 use crate::db::Backend;
+use crate::diagnostic::Diagnostic;
 use crate::dialect::{self, Dialect};
 use crate::diff::{self, Changes, DiffOptions, Rename, Warning};
 use crate::discovery::{self, Request};
@@ -44,8 +45,11 @@ pub fn makemigrations(
     if let Some(label) = &args.branch_label {
         check_label(&project, label)?;
     }
-    let desired = filtered(models(ctx, run, true)?.unwrap_or_default(), &project);
     let dialect = project.dialect()?;
+    let desired = filtered(
+        models(ctx, run, true, dialect.as_ref())?.unwrap_or_default(),
+        &project,
+    );
     let started = std::time::Instant::now();
     let (db_heads, actual) = block_on(database(&project, &desired, None))??;
     tracing::info!(
@@ -204,7 +208,8 @@ pub fn check(
         outcome.exit = Exit::Found;
     }
     let project = Project::load(ctx)?;
-    let Some(desired) = models(ctx, run, drift_only)? else {
+    let dialect = project.dialect()?;
+    let Some(desired) = models(ctx, run, drift_only, dialect.as_ref())? else {
         ctx.printer
             .info("No models found: model drift was not checked");
         if ctx.printer.is_json() {
@@ -214,7 +219,6 @@ pub fn check(
         return Ok(outcome);
     };
     let desired = filtered(desired, &project);
-    let dialect = project.dialect()?;
     let pending = pending_ops(&project)?;
     let (_, actual) = block_on(database(&project, &desired, Some(&pending)))??;
     let changes = compute(&desired, &actual, dialect.as_ref(), &diff_options(&project))?;
@@ -298,7 +302,34 @@ fn list_or_base(ids: &[String]) -> String {
 
 /// The models, with `models_discovered` sent. `None` when there are none and
 /// `required` is false (a plain `check` in a project without models).
-fn models(ctx: &Context<'_>, run: &CommandRun, required: bool) -> Result<Option<Schema>, Failure> {
+/// One error per model column whose type `dialect` refuses (e.g. a `String()` without
+/// a length on MySQL), at the table's source line.
+fn unusable_types(d: &discovery::Discovery, dialect: &dyn Dialect) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (table, source) in d.schema.tables.iter().zip(&d.sources) {
+        for column in &table.columns {
+            if let Err(e) = dialect.type_sql(&column.ty) {
+                out.push(
+                    Diagnostic::error(
+                        "AUT001",
+                        format!("Column `{}.{}`: {e}", table.qualified_name(), column.name),
+                    )
+                    .at(source.file.clone(), Some(source.line), None),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The project's models, refused when a column's type cannot exist on `dialect` (a
+/// revision made from them would fail at `migrate`).
+fn models(
+    ctx: &Context<'_>,
+    run: &CommandRun,
+    required: bool,
+    dialect: &dyn Dialect,
+) -> Result<Option<Schema>, Failure> {
     let settings = &ctx.loaded()?.settings;
     let req = Request::from_settings(settings).map_err(|e| {
         Failure::new(Exit::Usage, e)
@@ -325,6 +356,16 @@ fn models(ctx: &Context<'_>, run: &CommandRun, required: bool) -> Result<Option<
                 cached = d.stats.cached,
                 "Models discovered"
             );
+            let unusable = unusable_types(&d, dialect);
+            if !unusable.is_empty() {
+                let count = unusable.len();
+                return Err(Failure::usage(format!(
+                    "{count} model column(s) have a type {} cannot store; no migration was generated",
+                    dialect.name()
+                ))
+                .with_diagnostics(unusable)
+                .hint("Each problem above names the model's file and line"));
+            }
             Ok(Some(d.schema))
         }
         Err(discovery::Error::Empty { .. }) if !required => Ok(None),
