@@ -373,6 +373,40 @@ fn single_transaction_mode(p: Db) {
     }
 }
 
+/// PostgreSQL's `ALTER TYPE ... ADD VALUE` cannot run inside a transaction: in
+/// single-transaction mode it ends the run's transaction (as Alembic's
+/// `autocommit_block` does), and the user is told so.
+#[test]
+fn single_transaction_mode_says_when_a_statement_commits_it() {
+    let p = project_on(Backend::Postgres);
+    let mood = |values: &str| {
+        format!(
+            "[[upgrade]]\nop = \"create_table\"\ntable = \"moods\"\ncolumns = [\n  \
+             {{ name = \"id\", type = \"integer\", primary_key = true }},\n  \
+             {{ name = \"m\", type = \"enum(mood, {values})\" }},\n]\n"
+        )
+    };
+    rev(&p, A, None, &mood("'a', 'b'"));
+    rev(
+        &p,
+        B,
+        Some(A),
+        "[[upgrade]]\nop = \"alter_column\"\ntable = \"moods\"\ncolumn = \"m\"\n\
+         type = \"enum(mood, 'a', 'b', 'c')\"\nexisting_type = \"enum(mood, 'a', 'b')\"\n",
+    );
+    let env = [("MIGRATION_TRANSACTION_PER_MIGRATION", "false")];
+    let run = p.run_env(&["migrate"], &env);
+    run.success();
+    assert!(
+        run.stderr.contains(
+            "commits the run's transaction so far (MIGRATION_TRANSACTION_PER_MIGRATION = false)"
+        ) && run.stderr.contains("ALTER TYPE"),
+        "{run:#?}"
+    );
+    assert_eq!(p.versions(), [B]);
+    p.query("INSERT INTO moods (id, m) VALUES (1, 'c')");
+}
+
 fn lock_timeout_names_the_holder(p: Db) {
     rev(&p, A, None, USERS);
     let url = p.db.redacted_url();

@@ -459,6 +459,16 @@ impl<'a> Runner<'a> {
             for stmt in &statements {
                 if !stmt.transactional && self.conn.backend() == Backend::Postgres {
                     // e.g. CREATE INDEX CONCURRENTLY: commit, run alone, reopen.
+                    if self.single_transaction() {
+                        // As Alembic's `autocommit_block` does: the run's transaction
+                        // ends here, with every revision before this one committed.
+                        tracing::warn!(
+                            revision = %step.revision,
+                            statement = %stmt.sql,
+                            "A statement that cannot run in a transaction commits the run's \
+                             transaction so far (MIGRATION_TRANSACTION_PER_MIGRATION = false)"
+                        );
+                    }
                     self.conn.execute("COMMIT").await?;
                     self.committed = executed.len();
                     self.conn.execute(&stmt.sql).await?;
