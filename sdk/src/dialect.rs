@@ -2,7 +2,7 @@
 //! sqlalembic reaches through one of its wire protocols (PostgreSQL, MySQL, SQLite).
 //!
 //! ```ignore
-//! use sqlalembic_plugin::dialect::{Capabilities, Dialect, Info, Op, Protocol, Statement};
+//! use sqlalembic_plugin::dialect::{Capabilities, Dialect, Info, Op, Protocol, Statement, TableOp};
 //! use sqlalembic_plugin::schema::{ColumnType, ScalarType, Table};
 //!
 //! struct Tiny;
@@ -26,6 +26,19 @@
 //!             other => Err(format!("`{}` is not supported", other.name())),
 //!         }
 //!     }
+//!
+//!     // Optional: without it, `alter_table`, `create_primary_key` and
+//!     // `drop_primary_key` are refused with their name.
+//!     fn render_table_op(op: TableOp, context: Vec<Table>) -> Result<Vec<Statement>, String> {
+//!         match op {
+//!             TableOp::DropPrimaryKey(d) => Ok(vec![Statement::new(format!(
+//!                 "ALTER TABLE {} DROP CONSTRAINT {}",
+//!                 Self::quote_ident(d.table.clone()),
+//!                 Self::quote_ident(d.name.unwrap_or(format!("{}_pkey", d.table)))
+//!             ))]),
+//!             other => Err(format!("`{}` is not supported", other.name())),
+//!         }
+//!     }
 //! }
 //!
 //! sqlalembic_plugin::export_dialect!(Tiny);
@@ -36,6 +49,13 @@
 //! functions as it renders migrations (`migrate`, `--sql`, `show --sql`) and
 //! compares types (autogenerate). They must be pure: the component sees no file,
 //! network or environment, only its `settings` ([`crate::settings`]).
+//!
+//! Operations come in two variants: [`Op`] (tables, columns, indexes, constraints,
+//! raw SQL) through [`Dialect::render`], and [`TableOp`] (the table comment and the
+//! primary key, added in `sqlalembic:plugin@0.1.2`) through
+//! [`Dialect::render_table_op`], the world's `table-ops` export. A dialect built
+//! with this crate always has that export; one built against `0.1.1` (without it)
+//! still loads, and sqlalembic refuses only the table-level ops for it.
 //!
 //! A statement made with [`Statement::outside_transaction`] runs on its own: what
 //! came before in the revision is committed first (the runner then opens a new
@@ -50,9 +70,9 @@ pub mod bindings {
         path: "../wit",
         world: "dialect",
         with: {
-            "sqlalembic:plugin/types@0.1.1": crate::bindings::sqlalembic::plugin::types,
-            "sqlalembic:plugin/host@0.1.1": crate::bindings::sqlalembic::plugin::host,
-            "sqlalembic:plugin/schema@0.1.1": crate::discovery::bindings::sqlalembic::plugin::schema,
+            "sqlalembic:plugin/types@0.1.2": crate::bindings::sqlalembic::plugin::types,
+            "sqlalembic:plugin/host@0.1.2": crate::bindings::sqlalembic::plugin::host,
+            "sqlalembic:plugin/schema@0.1.2": crate::discovery::bindings::sqlalembic::plugin::schema,
         },
         additional_derives: [PartialEq],
         pub_export_macro: true,
@@ -63,15 +83,17 @@ pub mod bindings {
 
 pub use bindings::sqlalembic::plugin::dialect_types::{Capabilities, Info, Protocol, Statement};
 pub use bindings::sqlalembic::plugin::ops::{
-    AddColumn, AlterColumn, CreateCheck, CreateForeignKey, CreateIndex, CreateUnique, DropCheck,
-    DropColumn, DropForeignKey, DropIndex, DropTable, DropUnique, Op, RawSql, RenameTable,
+    AddColumn, AlterColumn, AlterTable, CreateCheck, CreateForeignKey, CreateIndex,
+    CreatePrimaryKey, CreateUnique, DropCheck, DropColumn, DropForeignKey, DropIndex,
+    DropPrimaryKey, DropTable, DropUnique, Op, RawSql, RenameTable, TableOp,
 };
 
 use crate::schema::{ColumnType, Table};
 
 /// A SQL dialect: implement this on a unit type and export it with
 /// [`crate::export_dialect!`]. Only [`Dialect::info`], [`Dialect::type_sql`] and
-/// [`Dialect::render`] are required.
+/// [`Dialect::render`] are required; [`Dialect::render_table_op`] is needed for
+/// the table comment and primary-key ops.
 pub trait Dialect {
     /// Its name (used in `sql` op variants and messages), wire protocol and
     /// capabilities.
@@ -107,6 +129,24 @@ pub trait Dialect {
 
     /// Whether `op` is a table rebuild; `false` by default.
     fn needs_rebuild(_op: Op, _context: Vec<Table>) -> bool {
+        false
+    }
+
+    /// The statements that carry out a table-level op: the table comment
+    /// (`alter_table`; `comment: Some(None)` removes it) or the primary key
+    /// (`create_primary_key`, `drop_primary_key`). `context` holds the table's
+    /// current definition. By default every one is refused with its name.
+    fn render_table_op(op: TableOp, _context: Vec<Table>) -> Result<Vec<Statement>, String> {
+        Err(format!(
+            "dialect `{}` does not render `{}`",
+            Self::info().name,
+            op.name()
+        ))
+    }
+
+    /// Whether a table-level op is a table rebuild (e.g. a primary-key change on a
+    /// database without `ALTER TABLE ... ADD PRIMARY KEY`); `false` by default.
+    fn needs_rebuild_table_op(_op: TableOp, _context: Vec<Table>) -> bool {
         false
     }
 }
@@ -152,6 +192,26 @@ macro_rules! export_dialect {
                 context: ::std::vec::Vec<$crate::schema::Table>,
             ) -> bool {
                 <$dialect as $crate::dialect::Dialect>::needs_rebuild(op, context)
+            }
+        }
+
+        impl $crate::dialect::bindings::exports::sqlalembic::plugin::table_ops::Guest
+            for __SqlalembicDialect
+        {
+            fn render(
+                op: $crate::dialect::TableOp,
+                context: ::std::vec::Vec<$crate::schema::Table>,
+            ) -> ::core::result::Result<
+                ::std::vec::Vec<$crate::dialect::Statement>,
+                ::std::string::String,
+            > {
+                <$dialect as $crate::dialect::Dialect>::render_table_op(op, context)
+            }
+            fn needs_rebuild(
+                op: $crate::dialect::TableOp,
+                context: ::std::vec::Vec<$crate::schema::Table>,
+            ) -> bool {
+                <$dialect as $crate::dialect::Dialect>::needs_rebuild_table_op(op, context)
             }
         }
 
@@ -211,6 +271,36 @@ impl Op {
             Op::CreateCheck(_) => "create_check",
             Op::DropCheck(_) => "drop_check",
             Op::Sql(_) => "sql",
+        }
+    }
+}
+
+impl TableOp {
+    /// The `op = "..."` name of migration files (`alter_table`,
+    /// `create_primary_key`, `drop_primary_key`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            TableOp::AlterTable(_) => "alter_table",
+            TableOp::CreatePrimaryKey(_) => "create_primary_key",
+            TableOp::DropPrimaryKey(_) => "drop_primary_key",
+        }
+    }
+
+    /// The table it changes.
+    pub fn table(&self) -> &str {
+        match self {
+            TableOp::AlterTable(a) => &a.table,
+            TableOp::CreatePrimaryKey(c) => &c.table,
+            TableOp::DropPrimaryKey(d) => &d.table,
+        }
+    }
+
+    /// The schema of that table (`None`: the default one).
+    pub fn schema(&self) -> Option<&str> {
+        match self {
+            TableOp::AlterTable(a) => a.schema.as_deref(),
+            TableOp::CreatePrimaryKey(c) => c.schema.as_deref(),
+            TableOp::DropPrimaryKey(d) => d.schema.as_deref(),
         }
     }
 }

@@ -43,8 +43,8 @@ pub mod bindings {
         path: "../wit",
         world: "discovery-backend",
         with: {
-            "sqlalembic:plugin/types@0.1.1": crate::bindings::sqlalembic::plugin::types,
-            "sqlalembic:plugin/host@0.1.1": crate::bindings::sqlalembic::plugin::host,
+            "sqlalembic:plugin/types@0.1.2": crate::bindings::sqlalembic::plugin::types,
+            "sqlalembic:plugin/host@0.1.2": crate::bindings::sqlalembic::plugin::host,
         },
         additional_derives: [PartialEq],
         pub_export_macro: true,

@@ -2,7 +2,7 @@
 //! dialects.
 //!
 //! A plugin is a WebAssembly component of one world of the WIT package
-//! `sqlalembic:plugin@0.1.1` (the `wit/` folder of the repository):
+//! `sqlalembic:plugin@0.1.2` (the `wit/` folder of the repository):
 //!
 //! - `signal-handler`: [`Handler`] + [`export_handler!`] (this page);
 //! - `discovery-backend`: [`discovery::Backend`] + [`export_discovery_backend!`]

@@ -310,7 +310,7 @@ fn plugins_list_check_install_inspect() {
     assert_eq!(json["plugins"][0]["cache"], "compiled");
     assert_eq!(
         json["plugins"][0]["world"],
-        "sqlalembic:plugin/signal-handler@0.1.1"
+        "sqlalembic:plugin/signal-handler@0.1.2"
     );
     assert_eq!(json["plugins"][1]["exists"], true);
     let check = p.run_env(&["plugins", "check"], &private_cache);
@@ -318,7 +318,7 @@ fn plugins_list_check_install_inspect() {
     assert!(
         check
             .stdout
-            .contains("audit: ok (sqlalembic:plugin@0.1.1, cached)"),
+            .contains("audit: ok (sqlalembic:plugin@0.1.2, cached)"),
         "{check:#?}"
     );
     assert!(
@@ -330,12 +330,12 @@ fn plugins_list_check_install_inspect() {
     assert!(
         inspect
             .stdout
-            .contains("world:    signal-handler (built for sqlalembic:plugin@0.1.1)"),
+            .contains("world:    signal-handler (built for sqlalembic:plugin@0.1.2)"),
         "{inspect:#?}"
     );
     assert!(inspect.stdout.contains("exports:  handle"), "{inspect:#?}");
     assert!(
-        inspect.stdout.contains("    sqlalembic:plugin/host@0.1.1"),
+        inspect.stdout.contains("    sqlalembic:plugin/host@0.1.2"),
         "{inspect:#?}"
     );
     let unknown = p.run_env(&["plugins", "inspect", "nope"], &private_cache);

@@ -431,6 +431,146 @@ fn pg_online_renders_offline_scripts() {
     assert_eq!(json["dialect"], "pg-online");
 }
 
+const ACCOUNTS: &str = r#"revision = "b00000000001"
+message = "accounts"
+
+[[upgrade]]
+op = "create_table"
+table = "accounts"
+columns = [
+  { name = "id", type = "integer", nullable = false },
+  { name = "region", type = "varchar(8)", nullable = false },
+]
+primary_key = { columns = ["id"] }
+
+[[upgrade]]
+op = "sql"
+sql = "INSERT INTO accounts (id, region) VALUES (1, 'eu'), (2, 'us')"
+
+[[downgrade]]
+op = "drop_table"
+table = "accounts"
+"#;
+
+const TABLE_OPS: &str = r#"revision = "b00000000002"
+down_revision = "b00000000001"
+message = "comment and composite key"
+
+[[upgrade]]
+op = "alter_table"
+table = "accounts"
+comment = "Customer accounts, it's"
+existing_comment = false
+
+[[upgrade]]
+op = "drop_primary_key"
+table = "accounts"
+columns = ["id"]
+
+[[upgrade]]
+op = "create_primary_key"
+table = "accounts"
+name = "pk_accounts"
+columns = ["id", "region"]
+
+[[downgrade]]
+op = "drop_primary_key"
+table = "accounts"
+name = "pk_accounts"
+columns = ["id", "region"]
+
+[[downgrade]]
+op = "create_primary_key"
+table = "accounts"
+columns = ["id"]
+
+[[downgrade]]
+op = "alter_table"
+table = "accounts"
+comment = false
+existing_comment = "Customer accounts, it's"
+"#;
+
+/// The table-level ops (`table-ops` export, WIT 0.1.2) through pg-online on the
+/// real server: a table comment and a primary-key change apply, roll back, and
+/// show in `migrate --sql`.
+#[test]
+fn pg_online_changes_table_comments_and_primary_keys() {
+    let runtime = rt();
+    let db = runtime.block_on(TestDb::new(Backend::Postgres));
+    let p = pg_online_project(&db.url);
+    for rev in [
+        "a00000000001_setup",
+        "a00000000002_online",
+        "a00000000003_exclusive",
+    ] {
+        std::fs::remove_file(p.path().join(format!("migrations/versions/{rev}.toml")))
+            .expect("remove");
+    }
+    p.write("migrations/versions/b00000000001_accounts.toml", ACCOUNTS);
+    p.write("migrations/versions/b00000000002_table_ops.toml", TABLE_OPS);
+
+    let script = run(&p, &["migrate", "--sql"]);
+    script.success();
+    let out = &script.stdout;
+    for expected in [
+        "SET lock_timeout = '1000ms';\nCOMMENT ON TABLE \"accounts\" IS 'Customer accounts, it''s';",
+        "SET lock_timeout = '1000ms';\nALTER TABLE \"accounts\" DROP CONSTRAINT \"accounts_pkey\";",
+        "SET lock_timeout = '1000ms';\nALTER TABLE \"accounts\" ADD CONSTRAINT \"pk_accounts\" PRIMARY KEY (\"id\", \"region\");",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+
+    let state = |c: &mut Connection| {
+        runtime.block_on(async {
+            let comment = one(
+                c,
+                "SELECT COALESCE(obj_description('accounts'::regclass, 'pg_class'), '<none>')",
+            )
+            .await;
+            let key = one(
+                c,
+                "SELECT conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint \
+                 WHERE conrelid = 'accounts'::regclass AND contype = 'p'",
+            )
+            .await;
+            (comment, key)
+        })
+    };
+    run(&p, &["migrate"]).success();
+    let mut c = runtime.block_on(connect(&db.url, Backend::Postgres));
+    assert_eq!(
+        state(&mut c),
+        (
+            "Customer accounts, it's".to_owned(),
+            "pk_accounts: PRIMARY KEY (id, region)".to_owned()
+        )
+    );
+    // The rows are kept and the new key holds them.
+    assert_eq!(
+        runtime.block_on(one(&mut c, "SELECT COUNT(*) FROM accounts")),
+        "2"
+    );
+
+    run(&p, &["rollback"]).success();
+    assert_eq!(
+        state(&mut c),
+        (
+            "<none>".to_owned(),
+            "accounts_pkey: PRIMARY KEY (id)".to_owned()
+        )
+    );
+    let current = run(&p, &["current"]);
+    assert!(
+        current.stdout.contains("b00000000001") && !current.stdout.contains("b00000000002"),
+        "{current:#?}"
+    );
+    // And up again: the unnamed key PostgreSQL named `accounts_pkey` is found.
+    run(&p, &["migrate"]).success();
+    assert_eq!(state(&mut c).1, "pk_accounts: PRIMARY KEY (id, region)");
+    runtime.block_on(c.close());
+}
+
 const MODELS: &str = r#"from sqlalchemy import Column, DateTime, Enum, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import declarative_base
 

@@ -476,20 +476,48 @@ fn opt<T, U: for<'a> From<&'a T>>(value: &Option<T>) -> Option<U> {
     value.as_ref().map(Into::into)
 }
 
-/// An op the `dialect` world's `op` variant has no case for (yet): `alter_table`,
-/// `create_primary_key`, `drop_primary_key`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Op `{0}` is not supported by dialect plugins")]
-pub struct OpNotForPlugins(pub &'static str);
+/// An op as a dialect plugin receives it: one of the `op` variant (the world's
+/// `render`), or one of the table-level ops of `0.1.2`, a `table-op` (the optional
+/// `table-ops` export; kept apart so `op` keeps the shape `0.1.1` dialects were
+/// built with).
+#[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one short-lived value per render call, moved straight into the call"
+)]
+pub enum WitOp {
+    Op(wit_ops::Op),
+    Table(wit_ops::TableOp),
+}
 
-impl TryFrom<&Op> for wit_ops::Op {
-    type Error = OpNotForPlugins;
-
-    fn try_from(op: &Op) -> Result<Self, OpNotForPlugins> {
+impl From<&Op> for WitOp {
+    fn from(op: &Op) -> Self {
         use wit_ops as w;
-        Ok(match op {
-            Op::AlterTable(_) | Op::CreatePrimaryKey(_) | Op::DropPrimaryKey(_) => {
-                return Err(OpNotForPlugins(op.name()));
+        // The table-level ops return early; everything else is an `op` case.
+        let core = match op {
+            Op::AlterTable(a) => {
+                return WitOp::Table(w::TableOp::AlterTable(w::AlterTable {
+                    table: a.table.clone(),
+                    schema: a.schema.clone(),
+                    comment: a.comment.clone(),
+                    existing_comment: a.existing_comment.clone(),
+                }));
+            }
+            Op::CreatePrimaryKey(c) => {
+                return WitOp::Table(w::TableOp::CreatePrimaryKey(w::CreatePrimaryKey {
+                    table: c.table.clone(),
+                    schema: c.schema.clone(),
+                    name: c.name.clone(),
+                    columns: c.columns.clone(),
+                }));
+            }
+            Op::DropPrimaryKey(d) => {
+                return WitOp::Table(w::TableOp::DropPrimaryKey(w::DropPrimaryKey {
+                    table: d.table.clone(),
+                    schema: d.schema.clone(),
+                    name: d.name.clone(),
+                    columns: d.columns.clone(),
+                }));
             }
             Op::CreateTable(c) => w::Op::CreateTable((&c.table).into()),
             Op::DropTable(d) => w::Op::DropTable(w::DropTable {
@@ -558,7 +586,8 @@ impl TryFrom<&Op> for wit_ops::Op {
                 definition: opt(&d.definition),
             }),
             Op::Sql(s) => w::Op::Sql(raw_sql(s)),
-        })
+        };
+        WitOp::Op(core)
     }
 }
 
@@ -838,8 +867,8 @@ mod tests {
             existing_server_default: Some(Some("'x'".into())),
             ..Default::default()
         };
-        match wit_ops::Op::try_from(&Op::AlterColumn(alter)).expect("crosses") {
-            wit_ops::Op::AlterColumn(a) => {
+        match WitOp::from(&Op::AlterColumn(alter)) {
+            WitOp::Op(wit_ops::Op::AlterColumn(a)) => {
                 assert!(matches!(
                     a.type_.map(|t| t.scalar),
                     Some(wit_schema::ScalarType::Text)
@@ -852,8 +881,8 @@ mod tests {
         }
         let mut sql = ops::Sql::new("SELECT 1");
         sql.dialects.insert("pg-online".into(), "SELECT 2".into());
-        match wit_ops::Op::try_from(&Op::Sql(sql)).expect("crosses") {
-            wit_ops::Op::Sql(s) => {
+        match WitOp::from(&Op::Sql(sql)) {
+            WitOp::Op(wit_ops::Op::Sql(s)) => {
                 assert_eq!(
                     s.dialects,
                     [("pg-online".to_owned(), "SELECT 2".to_owned())]
@@ -867,8 +896,8 @@ mod tests {
         let Some(Op::DropTable(drop)) = create.inverse() else {
             panic!("inverse of create_table")
         };
-        match wit_ops::Op::try_from(&Op::DropTable(drop)).expect("crosses") {
-            wit_ops::Op::DropTable(d) => {
+        match WitOp::from(&Op::DropTable(drop)) {
+            WitOp::Op(wit_ops::Op::DropTable(d)) => {
                 assert_eq!(d.table, "posts");
                 assert_eq!(d.definition.map(Table::try_from), Some(Ok(table)));
             }
@@ -877,18 +906,72 @@ mod tests {
     }
 
     #[test]
-    fn table_comment_and_primary_key_ops_are_refused_by_name() {
-        let op = Op::DropPrimaryKey(ops::DropPrimaryKey {
-            table: "posts".into(),
-            schema: None,
-            name: None,
-            columns: vec!["id".into()],
-        });
-        let err = wit_ops::Op::try_from(&op).expect_err("no WIT case");
-        assert_eq!(
-            err.to_string(),
-            "Op `drop_primary_key` is not supported by dialect plugins"
-        );
+    fn table_level_ops_cross_as_table_ops_with_their_fields() {
+        let ops = [
+            Op::AlterTable(ops::AlterTable {
+                table: "posts".into(),
+                schema: Some("blog".into()),
+                comment: Some(Some("Posts".into())),
+                existing_comment: Some(None),
+            }),
+            Op::AlterTable(ops::AlterTable {
+                table: "posts".into(),
+                comment: Some(None),
+                existing_comment: Some(Some("Old".into())),
+                ..Default::default()
+            }),
+            Op::CreatePrimaryKey(ops::CreatePrimaryKey {
+                table: "posts".into(),
+                schema: None,
+                name: Some("pk_posts".into()),
+                columns: vec!["id".into(), "lang".into()],
+            }),
+            Op::DropPrimaryKey(ops::DropPrimaryKey {
+                table: "posts".into(),
+                schema: Some("blog".into()),
+                name: None,
+                columns: Vec::new(),
+            }),
+        ];
+        let crossed: Vec<WitOp> = ops.iter().map(WitOp::from).collect();
+        match &crossed[..] {
+            [
+                WitOp::Table(wit_ops::TableOp::AlterTable(set)),
+                WitOp::Table(wit_ops::TableOp::AlterTable(clear)),
+                WitOp::Table(wit_ops::TableOp::CreatePrimaryKey(create)),
+                WitOp::Table(wit_ops::TableOp::DropPrimaryKey(drop)),
+            ] => {
+                assert_eq!(
+                    (set.table.as_str(), set.schema.as_deref()),
+                    ("posts", Some("blog"))
+                );
+                assert_eq!(set.comment, Some(Some("Posts".into())));
+                assert_eq!(set.existing_comment, Some(None));
+                // `some(none)` removes the comment; `none` would change nothing.
+                assert_eq!(clear.comment, Some(None));
+                assert_eq!(clear.existing_comment, Some(Some("Old".into())));
+                assert_eq!(clear.schema, None);
+                assert_eq!(create.name.as_deref(), Some("pk_posts"));
+                assert_eq!(create.columns, ["id", "lang"]);
+                assert_eq!(create.schema, None);
+                assert_eq!(drop.name, None);
+                assert!(drop.columns.is_empty());
+                assert_eq!(drop.schema.as_deref(), Some("blog"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The inverse of a named `create_primary_key` crosses as its drop, with
+        // the columns it needs to be inverted again.
+        let Some(inverse) = ops[2].inverse() else {
+            panic!("create_primary_key has an inverse")
+        };
+        match WitOp::from(&inverse) {
+            WitOp::Table(wit_ops::TableOp::DropPrimaryKey(d)) => {
+                assert_eq!(d.name.as_deref(), Some("pk_posts"));
+                assert_eq!(d.columns, ["id", "lang"]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -9,6 +9,13 @@
 //! A render call receives the op and only the tables it touches (see
 //! [`context`]), so its cost does not grow with the schema.
 //!
+//! A component must have the exports of `dialect-core` (every `0.1.x` dialect
+//! does); the `table-ops` export (`alter_table`, `create_primary_key`,
+//! `drop_primary_key`, since `0.1.2`) is looked up at load and optional, so a
+//! dialect built against `0.1.1` still loads and renders every other op. Asked for a
+//! table-level op, such a dialect gets a [`DialectError::Plugin`] naming the plugin,
+//! the op, the version it was built against and the one to rebuild against.
+//!
 //! It refuses to pass on anything malformed: a trap, a time-out, a memory overrun,
 //! an `err`, or an answer with an empty statement become a [`DialectError::Plugin`]
 //! naming the plugin and what it returned, so the runner renders nothing of a
@@ -22,10 +29,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
-use super::bindings::dialect::{Dialect as Bindings, DialectPre};
-use super::bindings::{wit_ops, wit_schema};
+use super::bindings::dialect_core::{DialectCore, DialectCoreIndices};
+use super::bindings::{wit_dialect, wit_schema, wit_table_ops};
 use super::component::{Guest, Limits, Spec, World};
-use super::convert::{self, Malformed};
+use super::convert::{self, Malformed, WitOp};
 use super::handler::CallError;
 use super::sandbox::State;
 use super::{CacheState, Error};
@@ -40,17 +47,78 @@ pub const DEFAULT_LIMITS: Limits = Limits {
     memory_mb: 64,
 };
 
+/// The name of the optional export that renders the table-level ops (any
+/// semver-compatible `0.1.x` version matches).
+const TABLE_OPS: &str = "sqlalembic:plugin/table-ops@0.1.2";
+
+/// The WIT version that added [`TABLE_OPS`].
+const TABLE_OPS_SINCE: &str = "0.1.2";
+
+/// The exports of one dialect instance: those of `dialect-core`, and `table-ops`
+/// when the component has it.
+pub(super) struct Bindings {
+    core: DialectCore,
+    table_ops: TableOps,
+}
+
+/// The `table-ops` export of one instance.
+enum TableOps {
+    Usable(wit_table_ops::Guest),
+    /// The component has none: it was built against this `sqlalembic:plugin`
+    /// version (when its imports tell), before `0.1.2`.
+    Missing(Option<String>),
+    /// It has one, but not the interface of `0.1.2`: why.
+    Mismatched(String),
+}
+
+/// [`Bindings`] looked up once per component.
+pub(super) struct BindingsPre {
+    pre: InstancePre<State>,
+    core: DialectCoreIndices,
+    table_ops: Option<wit_table_ops::GuestIndices>,
+    /// The `sqlalembic:plugin` version it was built against, from its imports.
+    version: Option<String>,
+}
+
 impl World for Bindings {
-    type Pre = DialectPre<State>;
-    const NAME: &'static str = "sqlalembic:plugin/dialect@0.1.1";
-    const EXPORTS: &'static str = "`info`, `quote-ident`, `literal`, `type-sql`, `normalize-type`, `render` and `needs-rebuild`";
+    type Pre = BindingsPre;
+    const NAME: &'static str = "sqlalembic:plugin/dialect@0.1.2";
+    const EXPORTS: &'static str = "`info`, `quote-ident`, `literal`, `type-sql`, `normalize-type`, `render` and `needs-rebuild` (and, since 0.1.2, `table-ops`)";
 
     fn pre(pre: InstancePre<State>) -> wasmtime::Result<Self::Pre> {
-        DialectPre::new(pre)
+        let core = DialectCoreIndices::new(&pre)?;
+        let component = pre.component();
+        let table_ops = match component.get_export_index(None, TABLE_OPS) {
+            Some(_) => Some(wit_table_ops::GuestIndices::new(&pre)?),
+            None => None,
+        };
+        let version = component
+            .component_type()
+            .imports(pre.engine())
+            .find_map(|(name, _)| name.strip_prefix("sqlalembic:plugin/"))
+            .and_then(|rest| rest.split_once('@'))
+            .map(|(_, v)| v.to_owned());
+        Ok(BindingsPre {
+            pre,
+            core,
+            table_ops,
+            version,
+        })
     }
 
     fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self> {
-        pre.instantiate(store)
+        let instance = pre.pre.instantiate(&mut *store)?;
+        let core = pre.core.load(&mut *store, &instance)?;
+        // The functions of an exported interface are type-checked here, not in
+        // `pre`: a mismatch is kept, and refused by `WasmDialect::load`.
+        let table_ops = match &pre.table_ops {
+            Some(indices) => match indices.load(&mut *store, &instance) {
+                Ok(guest) => TableOps::Usable(guest),
+                Err(e) => TableOps::Mismatched(format!("{e:#}")),
+            },
+            None => TableOps::Missing(pre.version.clone()),
+        };
+        Ok(Bindings { core, table_ops })
     }
 }
 
@@ -85,7 +153,22 @@ impl WasmDialect {
     /// Loads the component of `spec` and asks it who it is.
     pub fn load(spec: &Spec) -> Result<WasmDialect, Error> {
         let guest = Guest::<Bindings>::load(spec)?;
-        let info = guest.call(|b: &Bindings, store| b.call_info(store))?;
+        let info = guest.call(|b: &Bindings, store| b.core.call_info(store))?;
+        let mismatch = guest.call(|b: &Bindings, _| {
+            Ok(match &b.table_ops {
+                TableOps::Mismatched(reason) => Some(reason.clone()),
+                TableOps::Usable(_) | TableOps::Missing(_) => None,
+            })
+        })?;
+        if let Some(reason) = mismatch {
+            return Err(Error::NotWorld {
+                path: spec.path.clone(),
+                world: Bindings::NAME,
+                message: format!(
+                    "its `table-ops` export is not the interface of `sqlalembic:plugin@{TABLE_OPS_SINCE}` ({reason})"
+                ),
+            });
+        }
         let name = info.name.trim().to_owned();
         if name.is_empty() || name.contains(char::is_whitespace) {
             return Err(Error::Call(CallError::Returned {
@@ -179,6 +262,26 @@ impl WasmDialect {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(ty.clone(), answer.clone());
         answer
+    }
+
+    /// Why a component without `table-ops` cannot render `op`.
+    fn too_old(&self, op: &Op, version: Option<String>) -> DialectError {
+        let built = match version {
+            Some(v) => format!("was built against `sqlalembic:plugin@{v}`"),
+            None => {
+                format!("was built against a `sqlalembic:plugin` older than `{TABLE_OPS_SINCE}`")
+            }
+        };
+        DialectError::Plugin {
+            plugin: self.plugin().to_owned(),
+            message: format!(
+                "Dialect plugin `{}` {built} and cannot render `{}`: rebuild it against \
+                 `sqlalembic:plugin@{TABLE_OPS_SINCE}` or later, whose `table-ops` export renders \
+                 `alter_table`, `create_primary_key` and `drop_primary_key`",
+                self.plugin(),
+                op.name()
+            ),
+        }
     }
 
     fn builtin(&self) -> Box<dyn Dialect> {
@@ -285,15 +388,13 @@ fn enum_name(ty: &ColumnType) -> Option<&str> {
     }
 }
 
-fn wit_context(
-    op: &Op,
-    schema: &Schema,
-) -> Result<(wit_ops::Op, Vec<wit_schema::Table>), convert::OpNotForPlugins> {
-    Ok((
-        op.try_into()?,
-        context(op, schema).into_iter().map(Into::into).collect(),
-    ))
+fn wit_tables(op: &Op, schema: &Schema) -> Vec<wit_schema::Table> {
+    context(op, schema).into_iter().map(Into::into).collect()
 }
+
+/// What a component without a usable `table-ops` export answers: the version it
+/// was built against, when known.
+type NoTableOps = Option<String>;
 
 impl Dialect for WasmDialect {
     fn name(&self) -> &str {
@@ -313,7 +414,7 @@ impl Dialect for WasmDialect {
         match self
             .inner
             .guest
-            .call(move |b: &Bindings, store| b.call_quote_ident(store, &owned))
+            .call(move |b: &Bindings, store| b.core.call_quote_ident(store, &owned))
         {
             Ok(quoted) if !quoted.trim().is_empty() => quoted,
             other => {
@@ -328,7 +429,7 @@ impl Dialect for WasmDialect {
         self.memo(
             &self.inner.types,
             ty,
-            |wit| guest.call(move |b: &Bindings, store| b.call_type_sql(store, &wit)),
+            |wit| guest.call(move |b: &Bindings, store| b.core.call_type_sql(store, &wit)),
             "type",
         )
     }
@@ -338,7 +439,7 @@ impl Dialect for WasmDialect {
         match self
             .inner
             .guest
-            .call(move |b: &Bindings, store| b.call_literal(store, &owned))
+            .call(move |b: &Bindings, store| b.core.call_literal(store, &owned))
         {
             Ok(literal) if !literal.is_empty() => literal,
             other => {
@@ -349,33 +450,51 @@ impl Dialect for WasmDialect {
     }
 
     fn render(&self, op: &Op, schema: &Schema) -> Result<Vec<Statement>, DialectError> {
-        let (wit_op, tables) = wit_context(op, schema).map_err(|e| DialectError::Unsupported {
-            op: op.name().to_owned(),
-            dialect: self.name().to_owned(),
-            reason: e.to_string(),
-        })?;
-        let rendered = self
-            .inner
-            .guest
-            .call(move |b: &Bindings, store| b.call_render(store, &wit_op, &tables))
-            .map_err(|e| self.failed(e))?
+        let tables = wit_tables(op, schema);
+        let guest = &self.inner.guest;
+        let answer: Result<Result<Vec<wit_dialect::Statement>, String>, NoTableOps> =
+            match WitOp::from(op) {
+                WitOp::Op(wit_op) => guest
+                    .call(move |b: &Bindings, store| {
+                        b.core.call_render(store, &wit_op, &tables).map(Ok)
+                    })
+                    .map_err(|e| self.failed(e))?,
+                WitOp::Table(table_op) => guest
+                    .call(move |b: &Bindings, store| match &b.table_ops {
+                        TableOps::Usable(t) => t.call_render(store, &table_op, &tables).map(Ok),
+                        TableOps::Missing(version) => Ok(Err(version.clone())),
+                        // Refused at load; never reached.
+                        TableOps::Mismatched(_) => Ok(Err(None)),
+                    })
+                    .map_err(|e| self.failed(e))?,
+            };
+        let rendered = answer
+            .map_err(|version| self.too_old(op, version))?
             .map_err(|reason| self.refused(&format!("render `{}`", op.name()), &reason))?;
         convert::statements(op, rendered)
             .map_err(|m| self.malformed(&format!("`{}`", op.name()), m))
     }
 
     fn needs_rebuild(&self, op: &Op, schema: &Schema) -> bool {
-        // An op plugins cannot receive is refused by `render`, not rebuilt.
-        let Ok((wit_op, tables)) = wit_context(op, schema) else {
-            return false;
+        let tables = wit_tables(op, schema);
+        let answer = match WitOp::from(op) {
+            WitOp::Op(wit_op) => self.inner.guest.call(move |b: &Bindings, store| {
+                b.core.call_needs_rebuild(store, &wit_op, &tables)
+            }),
+            WitOp::Table(table_op) => {
+                self.inner
+                    .guest
+                    .call(move |b: &Bindings, store| match &b.table_ops {
+                        TableOps::Usable(t) => t.call_needs_rebuild(store, &table_op, &tables),
+                        // An op the component cannot receive is refused by `render`.
+                        TableOps::Missing(_) | TableOps::Mismatched(_) => Ok(false),
+                    })
+            }
         };
-        self.inner
-            .guest
-            .call(move |b: &Bindings, store| b.call_needs_rebuild(store, &wit_op, &tables))
-            .unwrap_or_else(|e| {
-                tracing::error!(plugin = self.plugin(), error = %e, "Dialect plugin failed in `needs-rebuild`");
-                false
-            })
+        answer.unwrap_or_else(|e| {
+            tracing::error!(plugin = self.plugin(), error = %e, "Dialect plugin failed in `needs-rebuild`");
+            false
+        })
     }
 
     fn types_equivalent(&self, a: &ColumnType, b: &ColumnType) -> bool {
@@ -384,7 +503,9 @@ impl Dialect for WasmDialect {
             self.memo(
                 &self.inner.keys,
                 ty,
-                |wit| guest.call(move |b: &Bindings, store| b.call_normalize_type(store, &wit)),
+                |wit| {
+                    guest.call(move |b: &Bindings, store| b.core.call_normalize_type(store, &wit))
+                },
                 "normalised type",
             )
         };
@@ -522,6 +643,131 @@ mod tests {
         );
     }
 
+    fn table_ops() -> [Op; 4] {
+        [
+            Op::AlterTable(crate::ops::AlterTable {
+                table: "users".into(),
+                comment: Some(Some("People's accounts".into())),
+                ..Default::default()
+            }),
+            Op::AlterTable(crate::ops::AlterTable {
+                table: "users".into(),
+                comment: Some(None),
+                ..Default::default()
+            }),
+            Op::CreatePrimaryKey(crate::ops::CreatePrimaryKey {
+                table: "users".into(),
+                schema: None,
+                name: Some("pk_users".into()),
+                columns: vec!["id".into(), "email".into()],
+            }),
+            Op::DropPrimaryKey(crate::ops::DropPrimaryKey {
+                table: "users".into(),
+                schema: None,
+                name: None,
+                columns: Vec::new(),
+            }),
+        ]
+    }
+
+    #[test]
+    fn pg_online_renders_table_comments_and_primary_keys_like_the_built_in_dialect() {
+        let d = WasmDialect::load(&spec("pg_online", json!({ "lock_timeout": "750ms" })))
+            .expect("loads");
+        let builtin = dialect::for_backend(Backend::Postgres);
+        let mut schema = users();
+        for op in table_ops() {
+            let out = d.render(&op, &schema).expect("renders");
+            let sql: Vec<(&str, bool)> = out
+                .iter()
+                .map(|s| (s.sql.as_str(), s.transactional))
+                .collect();
+            assert_eq!(sql[0], ("SET lock_timeout = '750ms'", true), "{op:?}");
+            let expected = builtin.render(&op, &schema).expect("built-in renders");
+            assert_eq!(out[1..], expected[..], "{op:?}");
+            assert!(!d.needs_rebuild(&op, &schema), "{op:?}");
+        }
+        let rendered = |op: &Op, schema: &Schema| {
+            d.render(op, schema).expect("renders")[1..]
+                .iter()
+                .map(|s| s.sql.clone())
+                .collect::<Vec<_>>()
+        };
+        let [comment, uncomment, create, drop] = table_ops();
+        assert_eq!(
+            rendered(&comment, &schema),
+            ["COMMENT ON TABLE \"users\" IS 'People''s accounts'"]
+        );
+        assert_eq!(
+            rendered(&uncomment, &schema),
+            ["COMMENT ON TABLE \"users\" IS NULL"]
+        );
+        assert_eq!(
+            rendered(&create, &schema),
+            ["ALTER TABLE \"users\" ADD CONSTRAINT \"pk_users\" PRIMARY KEY (\"id\", \"email\")"]
+        );
+        assert_eq!(
+            rendered(&drop, &schema),
+            ["ALTER TABLE \"users\" DROP CONSTRAINT \"users_pkey\""]
+        );
+        // The key's name comes from the table the op touches (its context).
+        schema.tables[0].primary_key = Some(crate::schema::PrimaryKey {
+            name: Some("users_key".into()),
+            columns: vec!["id".into()],
+        });
+        assert_eq!(
+            rendered(&drop, &schema),
+            ["ALTER TABLE \"users\" DROP CONSTRAINT \"users_key\""]
+        );
+    }
+
+    #[test]
+    fn a_dialect_built_against_0_1_1_loads_and_is_refused_only_table_ops() {
+        let d = WasmDialect::load(&spec("fixture_dialect_v011", json!({}))).expect("loads");
+        assert_eq!(d.name(), "v011");
+        assert_eq!(d.backend(), Backend::Sqlite);
+        assert_eq!(
+            d.render(&create_index(), &users()).expect("renders")[0].sql,
+            "CREATE INDEX \"ix_email\" ON \"users\" (\"email\")"
+        );
+        assert_eq!(d.quote_ident("a"), "\"a\"");
+        assert_eq!(d.type_sql(&ColumnType::Integer).as_deref(), Ok("INTEGER"));
+        for op in table_ops() {
+            let err = d.render(&op, &users()).expect_err("no table-ops export");
+            assert!(
+                matches!(err, DialectError::Plugin { ref plugin, .. } if plugin == "fixture-dialect-v011")
+            );
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "Dialect plugin `fixture-dialect-v011` was built against `sqlalembic:plugin@0.1.1` \
+                     and cannot render `{}`: rebuild it against `sqlalembic:plugin@0.1.2` or later, \
+                     whose `table-ops` export renders `alter_table`, `create_primary_key` and \
+                     `drop_primary_key`",
+                    op.name()
+                )
+            );
+            assert!(!d.needs_rebuild(&op, &users()));
+        }
+        // The refusal traps nothing: the same instance goes on rendering.
+        assert_eq!(
+            d.render(&create_index(), &users()).expect("renders")[0].sql,
+            "CREATE INDEX \"ix_email\" ON \"users\" (\"email\")"
+        );
+    }
+
+    #[test]
+    fn a_dialect_without_table_op_rendering_refuses_them_by_name() {
+        // Built with the SDK against 0.1.2, without `render_table_op`.
+        let d = bad("none", "none");
+        let [comment, ..] = table_ops();
+        let err = d.render(&comment, &users()).expect_err("not rendered");
+        assert_eq!(
+            err.to_string(),
+            "Plugin `fixture-bad-dialect` cannot render `alter_table`: dialect `bad` does not render `alter_table`"
+        );
+    }
+
     #[test]
     fn only_the_tables_an_op_touches_are_sent() {
         let mut schema = users();
@@ -633,7 +879,7 @@ mod tests {
         let err = WasmDialect::load(&spec("audit", json!({}))).expect_err("a signal handler");
         let text = err.to_string();
         assert!(
-            text.contains("is not a `sqlalembic:plugin/dialect@0.1.1` component")
+            text.contains("is not a `sqlalembic:plugin/dialect@0.1.2` component")
                 && text.contains("does not export `info`"),
             "{text}"
         );

@@ -34,7 +34,7 @@ pub const DEFAULT_LIMITS: Limits = Limits {
 
 impl World for DiscoveryBackend {
     type Pre = DiscoveryBackendPre<State>;
-    const NAME: &'static str = "sqlalembic:plugin/discovery-backend@0.1.1";
+    const NAME: &'static str = "sqlalembic:plugin/discovery-backend@0.1.2";
     const EXPORTS: &'static str = "`discover(request) -> result<discovered, list<diagnostic>>`";
 
     fn pre(pre: InstancePre<State>) -> wasmtime::Result<Self::Pre> {

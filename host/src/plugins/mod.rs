@@ -56,7 +56,7 @@ use cache::Cache;
 use engine::Runtime;
 
 /// The WIT package and world every signal-handler plugin is built for.
-pub const WORLD: &str = "sqlalembic:plugin/signal-handler@0.1.1";
+pub const WORLD: &str = "sqlalembic:plugin/signal-handler@0.1.2";
 
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]

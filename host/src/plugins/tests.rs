@@ -703,7 +703,7 @@ fn load_errors_say_what_is_wrong() {
 
 #[test]
 fn handlers_built_against_the_first_wit_version_still_load() {
-    assert_eq!(WORLD, "sqlalembic:plugin/signal-handler@0.1.1");
+    assert_eq!(WORLD, "sqlalembic:plugin/signal-handler@0.1.2");
     let root = project();
     let plugins = load(
         root.path(),

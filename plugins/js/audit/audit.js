@@ -10,7 +10,7 @@
 //   componentize-qjs --sync --wit wit --world signal-handler \
 //     --js plugins/js/audit/audit.js -o audit-js.wasm
 
-import host from "sqlalembic:plugin/host@0.1.1";
+import host from "sqlalembic:plugin/host@0.1.2";
 
 // UTF-8 bytes of a string (QuickJS has no TextEncoder).
 function utf8(text) {

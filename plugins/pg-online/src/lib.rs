@@ -33,11 +33,18 @@
 //! transaction. What PostgreSQL cannot do online (a column type change that
 //! rewrites the table, dropping enum values) is rendered like the built-in dialect
 //! or refused with the way out.
+//!
+//! The table-level ops (`table-ops` export) are rendered like the built-in dialect,
+//! after the same `SET lock_timeout`: `COMMENT ON TABLE ... IS '...'` (`IS NULL`
+//! removes it), `ALTER TABLE ... ADD [CONSTRAINT name] PRIMARY KEY (...)` (which
+//! builds its index under the table lock), and `ALTER TABLE ... DROP CONSTRAINT`
+//! with the key's name (from the op, else the table's definition, else
+//! PostgreSQL's default `<table>_pkey`).
 
 use std::collections::BTreeMap;
 
 use sqlalembic_plugin::dialect::{
-    AlterColumn, Capabilities, Dialect, Info, Op, Protocol, RawSql, Statement,
+    AlterColumn, Capabilities, Dialect, Info, Op, Protocol, RawSql, Statement, TableOp,
 };
 use sqlalembic_plugin::schema::{
     self, CheckConstraint, Column, ColumnType, ForeignKey, Index, ScalarType, Table,
@@ -130,13 +137,51 @@ impl Dialect for PgOnline {
             Op::DropForeignKey(d) => drop_constraint(&d.schema, &d.table, &d.name),
             Op::DropCheck(d) => drop_constraint(&d.schema, &d.table, &d.name),
         };
-        let mut out = vec![Statement::new(format!(
-            "SET lock_timeout = {}",
-            sql::string_literal(&lock_timeout())
-        ))];
+        let mut out = vec![set_lock_timeout()];
         out.extend(with_enum_types(&op, &context, body)?);
         Ok(out)
     }
+
+    fn render_table_op(op: TableOp, context: Vec<Table>) -> Result<Vec<Statement>, String> {
+        let mut out = vec![set_lock_timeout()];
+        out.extend(table_op(&op, &context)?);
+        Ok(out)
+    }
+}
+
+/// A table-level op, like the built-in dialect renders it.
+fn table_op(op: &TableOp, context: &[Table]) -> Result<Vec<Statement>, String> {
+    Ok(match op {
+        TableOp::AlterTable(a) => match &a.comment {
+            Some(comment) => vec![Statement::new(format!(
+                "COMMENT ON TABLE {} IS {}",
+                tref(&a.schema, &a.table),
+                comment
+                    .as_ref()
+                    .map_or_else(|| "NULL".to_owned(), |c| sql::string_literal(c))
+            ))],
+            None => return Err("`alter_table` changes nothing: expected `comment`".into()),
+        },
+        TableOp::CreatePrimaryKey(c) => vec![Statement::new(format!(
+            "ALTER TABLE {} ADD {}PRIMARY KEY ({})",
+            tref(&c.schema, &c.table),
+            constraint(&c.name),
+            columns(&c.columns)
+        ))],
+        TableOp::DropPrimaryKey(d) => {
+            // Without a name: the table's key in `context`, else PostgreSQL's
+            // default `<table>_pkey`.
+            let name = d
+                .name
+                .clone()
+                .or_else(|| {
+                    schema::find(context, d.schema.as_deref(), &d.table)
+                        .and_then(|t| t.primary_key.as_ref()?.name.clone())
+                })
+                .unwrap_or_else(|| default_pkey_name(&d.table));
+            drop_constraint(&d.schema, &d.table, &name)
+        }
+    })
 }
 
 sqlalembic_plugin::export_dialect!(PgOnline);
@@ -160,6 +205,24 @@ fn lock_timeout() -> String {
         ));
         DEFAULT_LOCK_TIMEOUT.to_owned()
     }
+}
+
+fn set_lock_timeout() -> Statement {
+    Statement::new(format!(
+        "SET lock_timeout = {}",
+        sql::string_literal(&lock_timeout())
+    ))
+}
+
+/// The name PostgreSQL gives an unnamed primary key: `<table>_pkey`, the table
+/// part cut so the whole fits an identifier.
+fn default_pkey_name(table: &str) -> String {
+    const SUFFIX: &str = "_pkey";
+    let mut end = table.len().min(MAX_IDENT - SUFFIX.len());
+    while !table.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{SUFFIX}", &table[..end])
 }
 
 fn q(name: &str) -> String {
@@ -884,6 +947,88 @@ mod tests {
         });
         let out = with_enum_types(&drop, &[t], Vec::new()).expect("ok");
         assert_eq!(sqls(&out), [("DROP TYPE \"mood\"", true)]);
+    }
+
+    #[test]
+    fn table_comments_and_primary_keys_render_like_the_built_in_dialect() {
+        use sqlalembic_plugin::dialect::{AlterTable, CreatePrimaryKey, DropPrimaryKey};
+        let render = |op: TableOp, context: Vec<Table>| {
+            table_op(&op, &context)
+                .expect("renders")
+                .iter()
+                .map(|s| {
+                    assert!(s.transactional);
+                    s.sql.clone()
+                })
+                .collect::<Vec<_>>()
+        };
+        let comment = |comment| {
+            TableOp::AlterTable(AlterTable {
+                table: "orders".into(),
+                schema: Some("shop".into()),
+                comment,
+                existing_comment: None,
+            })
+        };
+        assert_eq!(
+            render(comment(Some(Some("Paid orders, it's".into()))), vec![]),
+            ["COMMENT ON TABLE \"shop\".\"orders\" IS 'Paid orders, it''s'"]
+        );
+        assert_eq!(
+            render(comment(Some(None)), vec![]),
+            ["COMMENT ON TABLE \"shop\".\"orders\" IS NULL"]
+        );
+        assert!(table_op(&comment(None), &[]).is_err());
+        let create = |name: Option<&str>| {
+            TableOp::CreatePrimaryKey(CreatePrimaryKey {
+                table: "orders".into(),
+                schema: None,
+                name: name.map(str::to_owned),
+                columns: vec!["id".into(), "region".into()],
+            })
+        };
+        assert_eq!(
+            render(create(Some("pk_orders")), vec![]),
+            [
+                "ALTER TABLE \"orders\" ADD CONSTRAINT \"pk_orders\" PRIMARY KEY (\"id\", \"region\")"
+            ]
+        );
+        assert_eq!(
+            render(create(None), vec![]),
+            ["ALTER TABLE \"orders\" ADD PRIMARY KEY (\"id\", \"region\")"]
+        );
+        let drop = |table: &str, name: Option<&str>| {
+            TableOp::DropPrimaryKey(DropPrimaryKey {
+                table: table.into(),
+                schema: None,
+                name: name.map(str::to_owned),
+                columns: Vec::new(),
+            })
+        };
+        assert_eq!(
+            render(drop("orders", Some("pk_orders")), vec![]),
+            ["ALTER TABLE \"orders\" DROP CONSTRAINT \"pk_orders\""]
+        );
+        // No name: the table's own key, else PostgreSQL's default.
+        let mut named = orders();
+        named.primary_key.as_mut().expect("pk").name = Some("orders_id_key".into());
+        assert_eq!(
+            render(drop("orders", None), vec![named]),
+            ["ALTER TABLE \"orders\" DROP CONSTRAINT \"orders_id_key\""]
+        );
+        assert_eq!(
+            render(drop("orders", None), vec![orders()]),
+            ["ALTER TABLE \"orders\" DROP CONSTRAINT \"orders_pkey\""]
+        );
+        let long = "t".repeat(70);
+        assert_eq!(
+            render(drop(&long, None), vec![]),
+            [format!(
+                "ALTER TABLE \"{long}\" DROP CONSTRAINT \"{}_pkey\"",
+                "t".repeat(58)
+            )]
+        );
+        assert_eq!(drop("orders", None).name(), "drop_primary_key");
     }
 
     #[test]
