@@ -26,6 +26,7 @@ use crate::schema::{Column, ColumnType, Schema, Table};
 
 pub use mysql::MysqlDialect;
 pub use postgres::PostgresDialect;
+pub(crate) use postgres::default_pkey_name;
 pub use sqlite::SqliteDialect;
 
 /// One SQL statement to run.

@@ -138,7 +138,7 @@ impl Dialect for PostgresDialect {
                             .table(d.schema.as_deref(), &d.table)
                             .and_then(|t| t.primary_key.as_ref()?.name.clone())
                     })
-                    .unwrap_or_else(|| format!("{}_pkey", d.table));
+                    .unwrap_or_else(|| default_pkey_name(&d.table));
                 self.drop_constraint(&d.schema, &d.table, &name)
             }
             Op::AddColumn(a) => {
@@ -485,6 +485,18 @@ impl PostgresDialect {
     }
 }
 
+/// The name PostgreSQL gives an unnamed primary key: `<table>_pkey`, the table part
+/// cut (on a character boundary) so the whole fits its 63-byte identifiers.
+pub(crate) fn default_pkey_name(table: &str) -> String {
+    const SUFFIX: &str = "_pkey";
+    const MAX_IDENT: usize = 63;
+    let mut end = table.len().min(MAX_IDENT - SUFFIX.len());
+    while !table.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{SUFFIX}", &table[..end])
+}
+
 /// True when `new` is `old` with values added (order of the old ones kept).
 fn is_extension(old: &[String], new: &[String]) -> bool {
     let kept: Vec<&String> = new.iter().filter(|v| old.contains(v)).collect();
@@ -566,6 +578,19 @@ fn enums_named_by(op: &Op) -> Vec<(String, Vec<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_key_names_fit_an_identifier() {
+        assert_eq!(default_pkey_name("users"), "users_pkey");
+        let long = "t".repeat(70);
+        assert_eq!(default_pkey_name(&long), format!("{}_pkey", "t".repeat(58)));
+        // Never inside a character: `é` is two bytes across the cut.
+        let accented = format!("{}é", "t".repeat(57));
+        assert_eq!(
+            default_pkey_name(&accented),
+            format!("{}_pkey", "t".repeat(57))
+        );
+    }
     use crate::ops::{AddColumn, CreateTable, DropColumn};
 
     fn mood(values: &[&str]) -> ColumnType {

@@ -205,7 +205,7 @@ pub(super) async fn introspect(
                     .filter(|c| c.primary_key)
                     .map(|c| c.name.clone())
                     .collect();
-                if name != format!("{}_pkey", table.name) || in_order != columns {
+                if name != crate::dialect::default_pkey_name(&table.name) || in_order != columns {
                     table.primary_key = Some(PrimaryKey {
                         name: Some(name),
                         columns,
