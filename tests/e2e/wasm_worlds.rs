@@ -999,3 +999,76 @@ fn plugins_commands_know_the_dialect_entry() {
     // (The test server's password is `sqlalembic`, so that word is masked in output.)
     assert!(world.contains(":plugin/dialect@"), "{doc}");
 }
+
+/// `plugins check`, `list` and `inspect` load a dialect or discovery component as
+/// the world it is configured as, not as a signal handler, and say whether a
+/// dialect renders the table-level ops of `sqlalembic:plugin@0.1.2`.
+#[test]
+fn plugins_commands_know_dialects_and_discovery_backends() {
+    let p = pg_online_project("postgresql://u@127.0.0.1:1/none");
+    let prisma = toml_path(&rust_component("prisma_discovery"));
+    let text = p.read("sqlalembic.toml");
+    p.write(
+        "sqlalembic.toml",
+        &text.replace(
+            "[[plugins]]",
+            &format!("[discovery]\nBACKENDS = [\"wasm:{prisma}\"]\n\n[[plugins]]"),
+        ),
+    );
+    let check = run(&p, &["plugins", "check"]);
+    check.success();
+    assert!(
+        check.stdout.contains(
+            "pg-online: ok (dialect `pg-online` over the postgresql protocol, renders table ops"
+        ),
+        "{check:#?}"
+    );
+    assert!(
+        check
+            .stdout
+            .contains("prisma_discovery: ok (discovery backend"),
+        "{check:#?}"
+    );
+    let list = run(&p, &["plugins", "list"]);
+    list.success();
+    assert!(
+        list.stdout
+            .contains("world:       sqlalembic:plugin/dialect@"),
+        "{list:#?}"
+    );
+    assert!(
+        !list.stdout.contains("signals:"),
+        "a dialect has none: {list:#?}"
+    );
+    let inspect = run(&p, &["--format", "json", "plugins", "inspect", "pg-online"]);
+    inspect.success();
+    let v = inspect.json();
+    assert_eq!(v["dialect"], "pg-online", "{v}");
+    assert_eq!(v["protocol"], "postgresql", "{v}");
+    assert_eq!(v["table_ops"], true, "{v}");
+    assert_eq!(v["capabilities"]["transactional_ddl"], true, "{v}");
+
+    // A dialect built against 0.1.1 loads, and check says what it cannot do.
+    let old = toml_path(&rust_component("fixture_dialect_v011"));
+    let p = Project::new();
+    p.write(
+        "sqlalembic.toml",
+        &format!("[database]\nDB_ENGINE = \"wasm:{old}\"\nDATABASE_URL = \"sqlite://x.db\"\n"),
+    );
+    let check = run(&p, &["plugins", "check"]);
+    check.success();
+    assert!(
+        check
+            .stdout
+            .contains("built against sqlalembic:plugin@0.1.1: cannot render alter_table"),
+        "{check:#?}"
+    );
+    // A component that is not there fails the check (exit 1), naming it.
+    p.write(
+        "sqlalembic.toml",
+        "[database]\nDB_ENGINE = \"wasm:plugins/missing.wasm\"\nDATABASE_URL = \"sqlite://x.db\"\n",
+    );
+    let check = run(&p, &["plugins", "check"]);
+    check.code(1);
+    assert!(check.stdout.contains("missing: error:"), "{check:#?}");
+}

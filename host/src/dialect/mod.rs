@@ -48,7 +48,7 @@ impl Statement {
 }
 
 /// What a database can do, for the runner and the differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Capabilities {
     /// DDL takes part in transactions (SQLite, PostgreSQL; not MySQL).
     pub transactional_ddl: bool,

@@ -211,6 +211,22 @@ impl WasmDialect {
         &self.inner.guest.cache_state
     }
 
+    /// `None` when the component exports `table-ops` (it renders `alter_table`,
+    /// `create_primary_key` and `drop_primary_key`); else the `sqlalembic:plugin`
+    /// version it was built against, when its imports tell (`Some(None)`: older than
+    /// `0.1.2`, version unknown).
+    pub fn missing_table_ops(&self) -> Option<Option<String>> {
+        self.inner
+            .guest
+            .call(|b: &Bindings, _| {
+                Ok(match &b.table_ops {
+                    TableOps::Missing(version) => Some(version.clone()),
+                    TableOps::Usable(_) | TableOps::Mismatched(_) => None,
+                })
+            })
+            .unwrap_or(Some(None))
+    }
+
     fn failed(&self, e: CallError) -> DialectError {
         DialectError::Plugin {
             plugin: self.plugin().to_owned(),

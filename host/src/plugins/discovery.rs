@@ -15,7 +15,6 @@
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
-use super::Error;
 use super::bindings::discovery_backend::{DiscoveryBackend, DiscoveryBackendPre};
 use super::bindings::wit_discovery;
 use super::component::{Guest, Limits, Spec, World};
@@ -23,6 +22,7 @@ use super::convert::{self, Malformed};
 use super::handler::CallError;
 use super::project::{Inputs, ProjectFiles};
 use super::sandbox::State;
+use super::{CacheState, Error};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::schema::Table;
 
@@ -98,6 +98,11 @@ impl DiscoveryComponent {
     /// The component's sha256.
     pub fn sha256(&self) -> &str {
         &self.guest.sha256
+    }
+
+    /// How the compiled component was obtained.
+    pub fn cache_state(&self) -> &CacheState {
+        &self.guest.cache_state
     }
 
     /// Runs the component once, on a fresh instance, with `files` as its project.

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::cli::args::PluginsAction;
 use crate::cli::{Context, Exit, Failure, Outcome, Printer};
-use crate::config::{Loaded, OnError, PluginConfig};
+use crate::config::{Loaded, OnError, PluginConfig, Settings};
 use crate::plugins::{self, LoadOptions, Plugin, Plugins};
 use crate::signals::{Dispatcher, HandlerId};
 
@@ -82,9 +82,8 @@ pub fn aborted(connected: Option<&Connected>) -> Option<Failure> {
 pub fn run(ctx: &Context<'_>, action: &PluginsAction) -> Result<Outcome, Failure> {
     let loaded = ctx.loaded()?;
     let root = &loaded.settings.project_root;
-    // Entries that configure the dialect or a discovery backend are other worlds:
-    // `check` loads signal handlers only (the commands that use those components
-    // load and check them).
+    // Entries that configure the dialect or a discovery backend are other worlds,
+    // loaded as such (see `Component`).
     let handlers: Vec<PluginConfig> = loaded
         .settings
         .plugins
@@ -94,14 +93,18 @@ pub fn run(ctx: &Context<'_>, action: &PluginsAction) -> Result<Outcome, Failure
         .collect();
     match action {
         PluginsAction::List => list(ctx, loaded),
-        PluginsAction::Check => check(ctx, &handlers, root),
+        PluginsAction::Check => check(ctx, &loaded.settings, &handlers),
         PluginsAction::Install { plugin } => {
             let config = find(&loaded.settings.plugins, plugin, root)?;
             install(ctx, &config, root)
         }
         PluginsAction::Inspect { plugin } => {
             let config = find(&loaded.settings.plugins, plugin, root)?;
-            inspect(ctx, &config, root)
+            if plugins::configures_component(&loaded.settings, &config) {
+                inspect_component(ctx, &loaded.settings, &config.path)
+            } else {
+                inspect(ctx, &config, root)
+            }
         }
     }
 }
@@ -235,15 +238,23 @@ fn list(ctx: &Context<'_>, loaded: &Loaded) -> Result<Outcome, Failure> {
             "  world:       {}",
             plugins::world_of(&loaded.settings, c)
         ));
-        ctx.printer
-            .line(format!("  signals:     {}", subscriptions(c)));
-        ctx.printer.line(format!(
-            "  mode:        {}, on_error {}, {} ms, {} MiB",
-            mode(c),
-            on_error(c),
-            c.timeout_ms,
-            c.memory_mb
-        ));
+        if plugins::configures_component(&loaded.settings, c) {
+            // Loaded by `DB_ENGINE` / `BACKENDS`: no signals, mode or on_error.
+            ctx.printer.line(format!(
+                "  limits:      {} ms, {} MiB per call",
+                c.timeout_ms, c.memory_mb
+            ));
+        } else {
+            ctx.printer
+                .line(format!("  signals:     {}", subscriptions(c)));
+            ctx.printer.line(format!(
+                "  mode:        {}, on_error {}, {} ms, {} MiB",
+                mode(c),
+                on_error(c),
+                c.timeout_ms,
+                c.memory_mb
+            ));
+        }
         ctx.printer
             .line(format!("  allowed:     {}", permissions(c)));
         ctx.printer.line(format!("  cache:       {cache}"));
@@ -256,9 +267,14 @@ fn load_each(configs: &[PluginConfig], root: &Path) -> Result<Plugins, Failure> 
         .map_err(|e| Failure::new(Exit::Usage, e))
 }
 
-fn check(ctx: &Context<'_>, configs: &[PluginConfig], root: &Path) -> Result<Outcome, Failure> {
-    let loaded = load_each(configs, root)?;
+fn check(
+    ctx: &Context<'_>,
+    settings: &Settings,
+    configs: &[PluginConfig],
+) -> Result<Outcome, Failure> {
+    let loaded = load_each(configs, &settings.project_root)?;
     let mut results = Vec::new();
+    let mut failed = loaded.failures().len();
     for config in configs {
         let plugin = loaded
             .plugins()
@@ -281,27 +297,168 @@ fn check(ctx: &Context<'_>, configs: &[PluginConfig], root: &Path) -> Result<Out
                 (None, None) => {}
             }
         }
-        results.push(json!({ "name": config.name, "ok": error.is_none(), "error": error }));
+        results.push(json!({
+            "name": config.name, "world": plugins::WORLD, "ok": error.is_none(), "error": error,
+        }));
     }
-    let failed = loaded.failures().len();
+    // The dialect and discovery components, loaded as the commands that use them do.
+    let components = plugins::component_paths(settings);
+    for path in &components {
+        let (name, world) = component_names(settings, path);
+        let (said, error) = match Component::load(settings, path) {
+            Ok(component) => (format!("ok ({})", component.summary()), None),
+            Err(e) => {
+                failed += 1;
+                (format!("error: {e}"), Some(e.to_string()))
+            }
+        };
+        if !ctx.printer.is_json() {
+            ctx.printer.line(format!("{name}: {said}"));
+        }
+        results
+            .push(json!({ "name": name, "world": world, "ok": error.is_none(), "error": error }));
+    }
     if ctx.printer.is_json() {
         ctx.printer
             .json(&json!({ "plugins": results, "failed": failed }));
-    } else if configs.is_empty() {
+    } else if configs.is_empty() && components.is_empty() {
         ctx.printer.line("No plugins configured");
     }
     Ok(Outcome {
         exit: if failed > 0 { Exit::Found } else { Exit::Ok },
-        summary: json!({ "plugins": configs.len(), "failed": failed }),
+        summary: json!({ "plugins": results.len(), "failed": failed }),
     })
 }
 
-fn cache_word(plugin: &Plugin) -> String {
-    match &plugin.cache_state {
+/// A component the configuration loads as its dialect (`DB_ENGINE = "wasm:..."`) or
+/// a discovery backend (`BACKENDS = ["wasm:..."]`), not as a signal handler.
+enum Component {
+    Dialect(plugins::WasmDialect),
+    Discovery(plugins::DiscoveryComponent),
+}
+
+impl Component {
+    /// Loads the component at `path` (one of [`plugins::component_paths`]).
+    fn load(settings: &Settings, path: &Path) -> Result<Component, plugins::Error> {
+        if is_dialect(settings, path) {
+            let dialect = plugins::load_dialect(settings)?;
+            Ok(Component::Dialect(
+                dialect.expect("DB_ENGINE names a component"),
+            ))
+        } else {
+            let spec = plugins::component_spec(settings, path, plugins::DISCOVERY_LIMITS);
+            plugins::DiscoveryComponent::load(&spec)
+                .map(Component::Discovery)
+                .map_err(|e| e.relative_to(&settings.project_root))
+        }
+    }
+
+    /// What it is, for `check`: `dialect `pg-online` (postgres), renders table ops`.
+    fn summary(&self) -> String {
+        match self {
+            Component::Dialect(d) => format!(
+                "dialect `{}` over the {} protocol, {}, {}",
+                crate::dialect::Dialect::name(d),
+                crate::dialect::Dialect::backend(d).name(),
+                table_ops_words(d),
+                cache_state_word(d.cache_state())
+            ),
+            Component::Discovery(d) => {
+                format!("discovery backend, {}", cache_state_word(d.cache_state()))
+            }
+        }
+    }
+}
+
+fn is_dialect(settings: &Settings, path: &Path) -> bool {
+    matches!(settings.engine(), crate::config::Engine::Wasm(p) if p == path)
+}
+
+/// The name (its `[[plugins]]` entry's, else its file stem) and world of a component.
+fn component_names(settings: &Settings, path: &Path) -> (String, String) {
+    let spec = plugins::component_spec(settings, path, plugins::DISCOVERY_LIMITS);
+    let world = if is_dialect(settings, path) {
+        "dialect"
+    } else {
+        "discovery-backend"
+    };
+    (spec.name, plugins::WORLD.replace("signal-handler", world))
+}
+
+/// Whether a dialect renders the table-level ops of `sqlalembic:plugin@0.1.2`.
+fn table_ops_words(d: &plugins::WasmDialect) -> String {
+    match d.missing_table_ops() {
+        None => "renders table ops".to_owned(),
+        Some(Some(v)) => format!(
+            "built against sqlalembic:plugin@{v}: cannot render alter_table, create_primary_key or drop_primary_key (rebuild it)"
+        ),
+        Some(None) => "cannot render alter_table, create_primary_key or drop_primary_key (rebuild it against sqlalembic:plugin@0.1.2)".to_owned(),
+    }
+}
+
+fn cache_state_word(state: &plugins::CacheState) -> String {
+    match state {
         plugins::CacheState::Hit => "cached".to_owned(),
         plugins::CacheState::Compiled => "compiled now".to_owned(),
         plugins::CacheState::Rebuilt(why) => format!("cache entry rebuilt: {why}"),
     }
+}
+
+/// `plugins inspect` of a dialect or discovery component.
+fn inspect_component(
+    ctx: &Context<'_>,
+    settings: &Settings,
+    path: &Path,
+) -> Result<Outcome, Failure> {
+    let (name, world) = component_names(settings, path);
+    let component = Component::load(settings, path)
+        .map_err(|e| Failure::usage(format!("Plugin `{name}` did not load: {e}")))?;
+    let spec = plugins::component_spec(settings, path, plugins::DISCOVERY_LIMITS);
+    let (sha256, mut v) = match &component {
+        Component::Dialect(d) => {
+            let caps = crate::dialect::Dialect::capabilities(d);
+            (
+                d.sha256().to_owned(),
+                json!({
+                    "dialect": crate::dialect::Dialect::name(d),
+                    "protocol": crate::dialect::Dialect::backend(d).name(),
+                    "capabilities": caps,
+                    "table_ops": d.missing_table_ops().is_none(),
+                }),
+            )
+        }
+        Component::Discovery(d) => (d.sha256().to_owned(), json!({})),
+    };
+    v["name"] = json!(name);
+    v["path"] = json!(path);
+    v["world"] = json!(world);
+    v["sha256"] = json!(sha256);
+    if ctx.printer.is_json() {
+        ctx.printer.json(&v);
+        return Ok(Outcome::with(json!({ "name": name })));
+    }
+    let p = ctx.printer;
+    p.line(format!("{name}  {}", path.display()));
+    p.line(format!("  world:    {world}"));
+    p.line(format!("  sha256:   {sha256}"));
+    p.line(format!(
+        "  limits:   {} ms, {} MiB per call",
+        spec.limits.timeout.as_millis(),
+        spec.limits.memory_mb
+    ));
+    if let Component::Dialect(d) = &component {
+        p.line(format!(
+            "  dialect:  `{}` over the {} protocol",
+            crate::dialect::Dialect::name(d),
+            crate::dialect::Dialect::backend(d).name()
+        ));
+        p.line(format!("  ops:      {}", table_ops_words(d)));
+    }
+    Ok(Outcome::with(json!({ "name": name })))
+}
+
+fn cache_word(plugin: &Plugin) -> String {
+    cache_state_word(&plugin.cache_state)
 }
 
 fn load_one(config: &PluginConfig, root: &Path) -> Result<(Plugins, f64), Failure> {
