@@ -294,6 +294,11 @@ fn failing_revision_is_reported_and_rolled_back(p: Db) {
         // DDL commits at once on MySQL: the report lists what ran, and `status` keeps
         // showing the half-applied revision with the way out.
         assert!(run.stderr.contains("NOT rolled back"), "{run:#?}");
+        assert!(
+            run.stderr
+                .contains("failed; it was partly applied and is not recorded as applied"),
+            "{run:#?}"
+        );
         assert!(run.stderr.contains("age"), "{run:#?}");
         assert!(run.stderr.contains(&format!("stamp {B}")), "{run:#?}");
         let status = p.run(&["status", "--format", "json"]);

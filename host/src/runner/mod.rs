@@ -53,7 +53,7 @@ pub enum Error {
     },
     #[error(
         "{direction} of revision {revision} failed; {}{}\n  statement: {statement}\n  database: {message}",
-        if *.whole_run { "the whole run was rolled back (one transaction)" } else { "the revision was rolled back" },
+        outcome_note(*.whole_run, .executed, *.transactional),
         executed_note(.executed, *.transactional)
     )]
     Statement {
@@ -76,6 +76,18 @@ pub enum Error {
     LockTimeout { target: String, seconds: u64 },
     #[error("The version table name `{0}` is not a plain identifier (letters, digits, `_`)")]
     VersionTableName(String),
+}
+
+/// What became of the failed revision: rolled back, or (statements the database
+/// commits at once having run) partly applied, the version table not moved.
+fn outcome_note(whole_run: bool, executed: &[String], transactional: bool) -> &'static str {
+    if !transactional && !executed.is_empty() {
+        "it was partly applied and is not recorded as applied"
+    } else if whole_run {
+        "the whole run was rolled back (one transaction)"
+    } else {
+        "the revision was rolled back"
+    }
 }
 
 fn executed_note(executed: &[String], transactional: bool) -> String {
