@@ -635,6 +635,12 @@ fn several_heads_merge_and_branch_labels() {
     let run = p.run(&["rollback", "-1"]);
     run.code(2);
     assert!(run.stderr.contains("Ambiguous walk"), "{run:#?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "hint: Name the revision to go to instead, one of: `{B}`, `{C}`"
+        )),
+        "{run:#?}"
+    );
     p.run(&["rollback", B]).success();
     assert_eq!(versions(&p), [B, C]);
 }

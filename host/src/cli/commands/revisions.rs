@@ -12,8 +12,20 @@ use crate::revision::graph::{GraphError, RevSpec};
 
 /// Usage errors from the graph (unknown revision, several heads ...).
 pub fn graph_failure(e: GraphError) -> Failure {
-    Failure::new(Exit::Usage, e)
-        .hint("`sqlalembic heads` and `sqlalembic history` list the revisions")
+    let hint = match &e {
+        // As in Alembic, `-1` from a merge point (or `+1` at a branch point) has no
+        // single answer: name the way to go.
+        GraphError::AmbiguousWalk { candidates, .. } => format!(
+            "Name the revision to go to instead, one of: {}",
+            candidates
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => "`sqlalembic heads` and `sqlalembic history` list the revisions".to_owned(),
+    };
+    Failure::new(Exit::Usage, e).hint(hint)
 }
 
 /// `down_revision` as Alembic writes it: null, a string, or a list.
