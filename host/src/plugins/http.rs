@@ -395,7 +395,7 @@ mod tests {
             .expect_err("no answer");
         assert!(late.contains("stopped at the time limit"), "{late}");
         assert!(
-            start.elapsed() < Duration::from_secs(2),
+            start.elapsed() < Duration::from_secs(5),
             "{:?}",
             start.elapsed()
         );
