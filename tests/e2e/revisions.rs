@@ -1171,6 +1171,44 @@ fn validate_reads_every_body_and_names_the_mistake() {
     );
 }
 
+/// Data migrations (`sql` ops only) never read the catalog; the first op that renders
+/// from the schema after one reads it once, and sees what the SQL did.
+#[test]
+fn sql_ops_read_the_schema_only_when_a_later_op_needs_it() {
+    let p = project();
+    rev(&p, A, None, USERS);
+    rev(
+        &p,
+        B,
+        Some(A),
+        "[[upgrade]]\nop = \"sql\"\nsql = \"INSERT INTO users (id, name) VALUES (1, 'ann')\"\n\n\
+         [[upgrade]]\nop = \"sql\"\nsql = \"CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT)\"\n\n\
+         [[upgrade]]\nop = \"sql\"\nsql = \"INSERT INTO audit (id, what) VALUES (1, 'x')\"\n",
+    );
+    // A column drop rebuilds `audit` on SQLite: it needs the table the SQL created.
+    rev(
+        &p,
+        C,
+        Some(B),
+        "[[upgrade]]\nop = \"drop_column\"\ntable = \"audit\"\ncolumn = \"what\"\n",
+    );
+    let reads = |run: &crate::harness::Run| run.stderr.matches("Schema read for rendering").count();
+    let run = p.run(&["-vv", "migrate", "+1"]);
+    run.success();
+    assert_eq!(
+        reads(&run),
+        1,
+        "create_table renders from the schema: {run:#?}"
+    );
+    let run = p.run(&["-vv", "migrate", "+1"]);
+    run.success();
+    assert_eq!(reads(&run), 0, "three sql ops: {run:#?}");
+    let run = p.run(&["-vv", "migrate"]);
+    run.success();
+    assert_eq!(reads(&run), 1, "{run:#?}");
+    assert_eq!(versions(&p), [C]);
+}
+
 #[test]
 fn clean_removes_caches_and_nothing_else() {
     let p = project();

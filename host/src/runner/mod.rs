@@ -199,6 +199,10 @@ pub struct Runner<'a> {
     /// How many statements of the current revision are committed for good (those up
     /// to its last statement run outside the transaction).
     committed: usize,
+    /// The schema view no longer matches the database (nothing read yet, a `sql` op
+    /// ran, an op did not replay, a revision was rolled back): read again before the
+    /// next op that renders from it. Runs of `sql` ops never read the catalog.
+    schema_stale: bool,
 }
 
 impl<'a> Runner<'a> {
@@ -222,6 +226,7 @@ impl<'a> Runner<'a> {
             scripts,
             opts,
             committed: 0,
+            schema_stale: true,
         }
     }
 
@@ -324,13 +329,9 @@ impl<'a> Runner<'a> {
             return Ok(summary);
         }
         self.ensure_tables().await?;
-        let options = self.introspect_options();
-        let mut schema = introspect::introspect(&mut self.conn, &options)
-            .await
-            .map_err(|e| DbError::Connect {
-                target: self.opts.target.clone(),
-                cause: format!("cannot read the schema: {e}"),
-            })?;
+        // Read when the first op that renders from it comes.
+        let mut schema = Schema::default();
+        self.schema_stale = true;
         for (step, loaded) in steps.iter().zip(bodies) {
             self.apply_step(
                 step,
@@ -372,6 +373,8 @@ impl<'a> Runner<'a> {
                 target: self.opts.target.clone(),
                 cause: format!("cannot read the schema: {e}"),
             })?;
+        self.schema_stale = false;
+        tracing::debug!(tables = schema.tables.len(), "Schema read for rendering");
         Ok(())
     }
 
@@ -421,7 +424,7 @@ impl<'a> Runner<'a> {
                 let _ = self.conn.execute(&sql).await;
             }
             // The schema view may hold ops that were rolled back.
-            let _ = self.refresh_schema(schema).await;
+            self.schema_stale = true;
             // Statements before one run outside the transaction were committed then.
             let committed = std::mem::take(&mut self.committed);
             if committed > 0 {
@@ -460,6 +463,9 @@ impl<'a> Runner<'a> {
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), Error> {
         for op in ops {
+            if self.schema_stale && !matches!(op, Op::Sql(_)) {
+                self.refresh_schema(schema).await?;
+            }
             let statements = self
                 .dialect
                 .render(op, schema)
@@ -501,7 +507,7 @@ impl<'a> Runner<'a> {
                 _ => dialect::replay::apply(schema, op).is_ok(),
             };
             if !replayed {
-                self.refresh_schema(schema).await?;
+                self.schema_stale = true;
             }
         }
         Ok(())
