@@ -82,6 +82,15 @@ impl Printer {
 
     /// A JSON document on stdout.
     pub fn json<T: Serialize>(&self, value: &T) {
+        if self.secrets.is_empty() {
+            // Nothing to mask: serialize straight out, without a copy of the tree.
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            if let Err(e) = serde_json::to_writer_pretty(&mut out, value) {
+                let _ = write!(out, "\n\"Unserializable output: {e}\"");
+            }
+            let _ = writeln!(out);
+            return;
+        }
         let mut value = match serde_json::to_value(value) {
             Ok(v) => v,
             Err(e) => serde_json::Value::String(format!("Unserializable output: {e}")),
