@@ -1232,3 +1232,70 @@ fn a_type_the_database_cannot_store_is_refused_before_any_file() {
         p.run(&["check", "--drift-only"]).code(2);
     }
 }
+
+/// On a terminal, a rename candidate is a question: `y` writes the rename, anything
+/// else the drop and add (with its warning). The terminal is a real pseudo-terminal,
+/// from util-linux `script`.
+#[test]
+fn rename_candidates_are_asked_on_a_terminal() {
+    let p = started(Backend::Sqlite);
+    p.run(&["makemigrations", "init"]).success();
+    p.run(&["migrate"]).success();
+    edit(
+        &p,
+        "models/user.py",
+        "    username = Column",
+        "    login = Column",
+    );
+    let bin = assert_cmd::cargo::cargo_bin("sqlalembic");
+    let on_terminal = |answer: &str, message: &str| {
+        let mut child = std::process::Command::new("script")
+            .args(["-q", "-e", "-f", "-c"])
+            .arg(format!("'{}' makemigrations {message}", bin.display()))
+            .arg("/dev/null")
+            .current_dir(p.path())
+            // The harness's clean environment: the project's own settings only.
+            .env_clear()
+            .envs(
+                ["PATH", "HOME"]
+                    .iter()
+                    .filter_map(|k| Some((k, std::env::var_os(k)?))),
+            )
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs the binary on a pseudo-terminal");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{answer}\n").as_bytes())
+            .expect("answer");
+        let out = child.wait_with_output().expect("script ends");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{text}");
+        assert!(
+            text.contains("Did you rename column `users.username` to `login`? [y/N]"),
+            "{text}"
+        );
+        text
+    };
+    let said = on_terminal("n", "declined");
+    assert!(said.contains("Drop column users.username"), "{said}");
+    assert!(said.contains("Add column users.login"), "{said}");
+    for f in revision_files(&p) {
+        if f.contains("declined") {
+            std::fs::remove_file(p.path().join("migrations/versions").join(&f)).expect("rm");
+        }
+    }
+    let said = on_terminal("y", "accepted");
+    assert!(
+        said.contains("Alter column users.username: rename to login"),
+        "{said}"
+    );
+    p.run(&["migrate"]).success();
+    no_changes(&p);
+}
