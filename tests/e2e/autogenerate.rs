@@ -1299,3 +1299,41 @@ fn rename_candidates_are_asked_on_a_terminal() {
     p.run(&["migrate"]).success();
     no_changes(&p);
 }
+
+/// A database another tool migrated (Alembic writes the same `alembic_version`
+/// table) is refused with the way to adopt it, and that way works: the first
+/// revision written against an empty database, stamped here, leaves no drift.
+#[test]
+fn a_database_migrated_by_another_tool_is_adopted_as_the_hint_says() {
+    let p = started(Backend::Sqlite);
+    p.run(&["makemigrations", "init"]).success();
+    p.run(&["migrate"]).success();
+    p.exec("INSERT INTO users (id, username, email, is_active) VALUES (1, 'ann', 'a@x', 1)");
+    // What Alembic would have left: the tables, and its own revision id.
+    for f in revision_files(&p) {
+        std::fs::remove_file(p.path().join("migrations/versions").join(f)).expect("rm");
+    }
+    p.exec("UPDATE alembic_version SET version_num = '1975ea83b712'");
+    for args in [&["migrate"][..], &["makemigrations", "next"], &["rollback"]] {
+        let run = p.run(args);
+        run.code(2);
+        assert!(
+            run.stderr.contains(
+                "The database is at 1975ea83b712, which no revision file in `migrations/versions` defines"
+            ),
+            "{args:?}: {run:#?}"
+        );
+        assert!(run.stderr.contains("stamp --purge head"), "{run:#?}");
+    }
+    p.run(&[
+        "--database-url",
+        "sqlite:///empty.db",
+        "makemigrations",
+        "init",
+    ])
+    .success();
+    p.run(&["stamp", "--purge", "head"]).success();
+    p.run(&["check"]).success();
+    no_changes(&p);
+    assert_eq!(p.count("users"), 1, "adopting touched no row");
+}

@@ -57,6 +57,7 @@ pub fn makemigrations(
         ms = started.elapsed().as_millis() as u64,
         "Database introspected"
     );
+    project.known_heads(&db_heads)?;
     let mut wanted: Vec<&String> = down_revisions.iter().collect();
     let mut at: Vec<&String> = db_heads.iter().collect();
     wanted.sort();

@@ -80,6 +80,7 @@ fn apply(
     // The revisions this run is about to apply, so policies can judge them (the runner
     // plans again under the lock; a concurrent run can only shorten the list).
     let heads = block_on(project.db_heads())??;
+    project.known_heads(&heads)?;
     let graph = &project.scripts.graph;
     let revisions: Vec<String> = match goal {
         Goal::Upgrade => graph.plan_upgrade(&heads, target),
@@ -233,6 +234,7 @@ fn dry_run_plan(
     target: &str,
 ) -> Result<Outcome, Failure> {
     let heads = block_on(project.db_heads())??;
+    project.known_heads(&heads)?;
     let graph = &project.scripts.graph;
     let steps = match goal {
         Goal::Upgrade => graph.plan_upgrade(&heads, target),

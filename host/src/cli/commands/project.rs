@@ -120,6 +120,36 @@ impl<'a> Project<'a> {
     }
 
     /// The database's current heads (empty for a database with no version table).
+    /// Refuses a database at revisions no file here defines: nothing can be planned
+    /// from them. Usually the files are missing, or the database was migrated by
+    /// another tool (Alembic writes the same version table): the hints say how to
+    /// restore or adopt it.
+    pub fn known_heads(&self, heads: &[String]) -> Result<(), Failure> {
+        let unknown: Vec<&str> = heads
+            .iter()
+            .filter(|h| self.scripts.graph.get(h).is_none())
+            .map(String::as_str)
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let versions = relative_to_root(
+            &self.loaded.settings.project_root,
+            &self.loaded.settings.versions_dir(),
+        );
+        Err(Failure::usage(format!(
+            "The database is at {}, which no revision file in `{versions}` defines",
+            unknown.join(", ")
+        ))
+        .hint("If its revision files are missing, restore them")
+        .hint(
+            "To adopt a database another tool (e.g. Alembic) migrated: write the first revision \
+             against an empty database (`sqlalembic --database-url sqlite:///empty.db \
+             makemigrations init`), then mark this one as having it with \
+             `sqlalembic stamp --purge head`",
+        ))
+    }
+
     pub async fn db_heads(&self) -> Result<Vec<String>, Failure> {
         match self.connect_existing().await? {
             None => Ok(Vec::new()),
@@ -132,6 +162,14 @@ impl<'a> Project<'a> {
             }
         }
     }
+}
+
+/// `path` relative to `root` when under it, for messages.
+fn relative_to_root(root: &std::path::Path, path: &std::path::Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// A runtime for one command's database work.
