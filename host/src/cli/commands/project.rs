@@ -137,17 +137,25 @@ impl<'a> Project<'a> {
             &self.loaded.settings.project_root,
             &self.loaded.settings.versions_dir(),
         );
+        // The first revision is diffed against an empty database of the same kind, so
+        // types are compared as this database spells them.
+        let empty = match Backend::of_engine(self.loaded.settings.engine()) {
+            Some(Backend::Sqlite) => "sqlite:///empty.db".to_owned(),
+            _ => format!(
+                "<an empty database on the {} server>",
+                self.loaded.settings.engine()
+            ),
+        };
         Err(Failure::usage(format!(
             "The database is at {}, which no revision file in `{versions}` defines",
             unknown.join(", ")
         ))
         .hint("If its revision files are missing, restore them")
-        .hint(
+        .hint(format!(
             "To adopt a database another tool (e.g. Alembic) migrated: write the first revision \
-             against an empty database (`sqlalembic --database-url sqlite:///empty.db \
-             makemigrations init`), then mark this one as having it with \
-             `sqlalembic stamp --purge head`",
-        ))
+             against an empty database (`sqlalembic --database-url {empty} makemigrations \
+             init`), then mark this one as having it with `sqlalembic stamp --purge head`"
+        )))
     }
 
     pub async fn db_heads(&self) -> Result<Vec<String>, Failure> {
