@@ -12,6 +12,7 @@
 //! Identifiers are always quoted (`"x"`, `` `x` `` on MySQL), so reserved words and
 //! mixed case need no special handling.
 
+pub mod context;
 mod ddl;
 mod mysql;
 mod postgres;

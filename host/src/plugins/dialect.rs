@@ -7,7 +7,7 @@
 //! the sandbox under the time and memory limits. Type spellings and normalised
 //! types are memoised (autogenerate asks for the same few types thousands of times).
 //! A render call receives the op and only the tables it touches (see
-//! [`context`]), so its cost does not grow with the schema.
+//! [`context`](crate::dialect::context)), so its cost does not grow with the schema.
 //!
 //! A component must have the exports of `dialect-core` (every `0.1.x` dialect
 //! does); the `table-ops` export (`alter_table`, `create_primary_key`,
@@ -37,9 +37,10 @@ use super::handler::CallError;
 use super::sandbox::State;
 use super::{CacheState, Error};
 use crate::db::Backend;
+use crate::dialect::context::context;
 use crate::dialect::{self, Capabilities, Dialect, DialectError, Statement};
 use crate::ops::Op;
-use crate::schema::{ColumnType, Schema, Table};
+use crate::schema::{ColumnType, Schema};
 
 /// Limits of a dialect component without a `[[plugins]]` entry of its own.
 pub const DEFAULT_LIMITS: Limits = Limits {
@@ -305,105 +306,6 @@ impl WasmDialect {
     }
 }
 
-/// The tables a dialect gets with `op`: the tables it names (for a foreign key, the
-/// referenced table too) and, when the op uses a named enum type or drops or
-/// retypes a column of one, every table with a column of that type (so the dialect
-/// can tell whether to create or drop the type). Without enums this is a lookup
-/// by name: the cost of a render does not grow with the schema.
-pub fn context<'a>(op: &Op, schema: &'a Schema) -> Vec<&'a Table> {
-    fn fk_targets<'o>(
-        fks: &'o [crate::schema::ForeignKey],
-        named: &mut Vec<(Option<&'o str>, &'o str)>,
-    ) {
-        for fk in fks {
-            named.push((fk.ref_schema.as_deref(), fk.ref_table.as_str()));
-        }
-    }
-    let mut named: Vec<(Option<&str>, &str)> = Vec::new();
-    // Named enum types the op introduces.
-    let mut enums: Vec<&str> = Vec::new();
-    // (table, column) whose current enum types count too; `None`: every column.
-    let mut dropping: Option<(Option<&str>, &str, Option<&str>)> = None;
-    match op {
-        Op::CreateTable(c) => {
-            named.push((c.table.schema.as_deref(), &c.table.name));
-            fk_targets(&c.table.foreign_keys, &mut named);
-            enums.extend(c.table.columns.iter().filter_map(|c| enum_name(&c.ty)));
-        }
-        Op::DropTable(d) => {
-            named.push((d.schema.as_deref(), &d.table));
-            dropping = Some((d.schema.as_deref(), &d.table, None));
-        }
-        Op::AlterTable(a) => named.push((a.schema.as_deref(), &a.table)),
-        Op::CreatePrimaryKey(c) => named.push((c.schema.as_deref(), &c.table)),
-        Op::DropPrimaryKey(d) => named.push((d.schema.as_deref(), &d.table)),
-        Op::RenameTable(r) => {
-            named.push((r.schema.as_deref(), &r.table));
-            named.push((r.schema.as_deref(), &r.new_name));
-        }
-        Op::AddColumn(a) => {
-            named.push((a.schema.as_deref(), &a.table));
-            enums.extend(enum_name(&a.column.ty));
-        }
-        Op::DropColumn(d) => {
-            named.push((d.schema.as_deref(), &d.table));
-            dropping = Some((d.schema.as_deref(), &d.table, Some(&d.column)));
-        }
-        Op::AlterColumn(a) => {
-            named.push((a.schema.as_deref(), &a.table));
-            if let Some(ty) = &a.ty {
-                enums.extend(enum_name(ty));
-                enums.extend(a.existing_type.as_ref().and_then(enum_name));
-                dropping = Some((a.schema.as_deref(), &a.table, Some(&a.column)));
-            }
-        }
-        Op::CreateIndex(c) => named.push((c.schema.as_deref(), &c.index.table)),
-        Op::DropIndex(d) => named.push((d.schema.as_deref(), &d.table)),
-        Op::CreateUnique(c) => named.push((c.schema.as_deref(), &c.table)),
-        Op::DropUnique(d) => named.push((d.schema.as_deref(), &d.table)),
-        Op::CreateForeignKey(c) => {
-            named.push((c.schema.as_deref(), &c.table));
-            fk_targets(std::slice::from_ref(&c.foreign_key), &mut named);
-        }
-        Op::DropForeignKey(d) => named.push((d.schema.as_deref(), &d.table)),
-        Op::CreateCheck(c) => named.push((c.schema.as_deref(), &c.table)),
-        Op::DropCheck(d) => named.push((d.schema.as_deref(), &d.table)),
-        Op::Sql(_) => {}
-    }
-    if let Some((s, table, column)) = dropping
-        && let Some(t) = schema.table(s, table)
-    {
-        enums.extend(
-            t.columns
-                .iter()
-                .filter(|c| column.is_none_or(|name| c.name == name))
-                .filter_map(|c| enum_name(&c.ty)),
-        );
-    }
-    schema
-        .tables
-        .iter()
-        .filter(|t| {
-            named
-                .iter()
-                .any(|(s, n)| *n == t.name && *s == t.schema.as_deref())
-                || (!enums.is_empty()
-                    && t.columns
-                        .iter()
-                        .any(|c| enum_name(&c.ty).is_some_and(|e| enums.contains(&e))))
-        })
-        .collect()
-}
-
-/// The name of a named enum type (or of an array of one).
-fn enum_name(ty: &ColumnType) -> Option<&str> {
-    match ty {
-        ColumnType::Enum { name, .. } => name.as_deref(),
-        ColumnType::Array(inner) => enum_name(inner),
-        _ => None,
-    }
-}
-
 fn wit_tables(op: &Op, schema: &Schema) -> Vec<wit_schema::Table> {
     context(op, schema).into_iter().map(Into::into).collect()
 }
@@ -568,6 +470,7 @@ mod tests {
 
     use super::*;
     use crate::plugins::testing::{rust_component, shared_cache_dir};
+    use crate::schema::Table;
     use crate::schema::{Column, Index};
 
     fn spec(component: &str, settings: serde_json::Value) -> Spec {

@@ -41,10 +41,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
+pub use crate::dialect::context::context as dialect_context;
 pub use cache::{CACHE_ENV, CacheState, Stored, cache_dir, clear_cache};
 pub use component::{Limits, Spec};
 pub use convert::Malformed;
-pub use dialect::{DEFAULT_LIMITS as DIALECT_LIMITS, WasmDialect, context as dialect_context};
+pub use dialect::{DEFAULT_LIMITS as DIALECT_LIMITS, WasmDialect};
 pub use discovery::{Answer, DEFAULT_LIMITS as DISCOVERY_LIMITS, DiscoveryComponent, Failed};
 pub use handler::{Abort, CallError, Plugin};
 pub use sandbox::{Folder, Grant};
