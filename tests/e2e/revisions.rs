@@ -378,6 +378,53 @@ fn single_transaction_mode(p: Db) {
     }
 }
 
+/// MySQL commits DDL at once, so a revision is rendered and checked whole before any
+/// of it runs: an op MariaDB cannot run (an expression index) or the dialect cannot
+/// render (a VARCHAR without length) stops it with nothing applied.
+#[test]
+fn mysql_refuses_a_revision_it_cannot_run_before_running_any_of_it() {
+    let p = project_on(Backend::Mysql);
+    rev(&p, A, None, USERS);
+    p.run(&["migrate"]).success();
+    let add_age = "[[upgrade]]\nop = \"add_column\"\ntable = \"users\"\n\
+                   column = { name = \"age\", type = \"integer\" }\n\n";
+    for (second, says) in [
+        (
+            "[[upgrade]]\nop = \"create_index\"\nname = \"ix_users_lower_name\"\n\
+             table = \"users\"\ncolumns = [\"lower(name)\"]\n",
+            "MariaDB cannot run it: it has no expression indexes (`lower(name)`",
+        ),
+        (
+            "[[upgrade]]\nop = \"add_column\"\ntable = \"users\"\n\
+             column = { name = \"nick\", type = \"varchar\" }\n",
+            "MySQL needs a length for VARCHAR",
+        ),
+    ] {
+        let file = rev(&p, B, Some(A), &format!("{add_age}{second}"));
+        let run = p.run(&["migrate"]);
+        run.code(2);
+        assert!(run.stderr.contains(says), "{run:#?}");
+        assert!(
+            !p.columns("users").contains(&"age".to_owned()),
+            "nothing ran"
+        );
+        assert_eq!(p.versions(), [A]);
+        std::fs::remove_file(file).expect("rm");
+    }
+    // What a `sql` op creates is not refused for being unknown: the ops after it are
+    // rendered from the schema read again.
+    rev(
+        &p,
+        B,
+        Some(A),
+        "[[upgrade]]\nop = \"sql\"\nsql = \"CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)\"\n\n\
+         [[upgrade]]\nop = \"alter_column\"\ntable = \"notes\"\ncolumn = \"body\"\n\
+         type = \"varchar(200)\"\n",
+    );
+    p.run(&["migrate"]).success();
+    assert_eq!(p.versions(), [B]);
+}
+
 /// PostgreSQL's `ALTER TYPE ... ADD VALUE` cannot run inside a transaction: in
 /// single-transaction mode it ends the run's transaction (as Alembic's
 /// `autocommit_block` does), and the user is told so.

@@ -115,6 +115,10 @@ pub enum DialectError {
     /// A dialect plugin failed or returned something unusable; `message` names it.
     #[error("{message}")]
     Plugin { plugin: String, message: String },
+    /// The connected server lacks what the op needs (e.g. MariaDB and expression
+    /// indexes), found before any statement of the revision ran.
+    #[error("{server} cannot run it: {reason}")]
+    ServerCannot { server: String, reason: String },
 }
 
 /// A SQL dialect: type mapping, quoting and op rendering for one database family.

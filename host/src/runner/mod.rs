@@ -203,6 +203,8 @@ pub struct Runner<'a> {
     /// ran, an op did not replay, a revision was rolled back): read again before the
     /// next op that renders from it. Runs of `sql` ops never read the catalog.
     schema_stale: bool,
+    /// Whether the MySQL server is MariaDB, once asked.
+    mariadb: Option<bool>,
 }
 
 impl<'a> Runner<'a> {
@@ -227,6 +229,7 @@ impl<'a> Runner<'a> {
             opts,
             committed: 0,
             schema_stale: true,
+            mariadb: None,
         }
     }
 
@@ -378,6 +381,68 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// MySQL commits each DDL statement at once, so a revision that fails halfway stays
+    /// half applied. Every op of it is rendered first, on a copy of the tables the ops
+    /// touch, and checked against what the server is (MariaDB has no expression
+    /// indexes): an op that cannot run stops the revision before any statement does.
+    async fn preflight(
+        &mut self,
+        step: &Step,
+        ops: &[Op],
+        schema: &mut Schema,
+    ) -> Result<(), Error> {
+        if self.conn.backend() != Backend::Mysql || ops.is_empty() {
+            return Ok(());
+        }
+        if self.schema_stale && ops.iter().any(|op| !matches!(op, Op::Sql(_))) {
+            self.refresh_schema(schema).await?;
+        }
+        let mut copy = Schema::default();
+        for op in ops {
+            for table in dialect::context::context(op, schema) {
+                if copy.table(table.schema.as_deref(), &table.name).is_none() {
+                    copy.tables.push(table.clone());
+                }
+            }
+        }
+        if self.mariadb.is_none() {
+            let version = self.conn.query_column("SELECT VERSION()").await?;
+            self.mariadb = Some(
+                version
+                    .first()
+                    .is_some_and(|v| v.to_ascii_lowercase().contains("mariadb")),
+            );
+        }
+        let mariadb = self.mariadb == Some(true);
+        // After a `sql` op the copy may miss what the SQL did: later ops are rendered
+        // for real, from the schema read again, and only checked against the server.
+        let mut copy_is_exact = true;
+        for op in ops {
+            let failed = |cause: DialectError| Error::Render {
+                revision: step.revision.clone(),
+                op: op.describe(),
+                cause: Box::new(cause),
+            };
+            if mariadb && let Some(expression) = indexed_expression(op) {
+                return Err(failed(DialectError::ServerCannot {
+                    server: "MariaDB".to_owned(),
+                    reason: format!(
+                        "it has no expression indexes (`{expression}`; MySQL 8.0.13+ has): \
+                         index a generated column instead"
+                    ),
+                }));
+            }
+            if matches!(op, Op::Sql(_)) {
+                copy_is_exact = false;
+            }
+            if copy_is_exact {
+                self.dialect.render(op, &copy).map_err(failed)?;
+                copy_is_exact = dialect::replay::apply(&mut copy, op).is_ok();
+            }
+        }
+        Ok(())
+    }
+
     async fn apply_step(
         &mut self,
         step: &Step,
@@ -397,6 +462,7 @@ impl<'a> Runner<'a> {
         });
         let started = Instant::now();
         let backend = self.conn.backend();
+        self.preflight(step, &ops, schema).await?;
         self.begin_step().await?;
         self.committed = 0;
         let mut executed: Vec<String> = Vec::new();
@@ -676,6 +742,20 @@ impl<'a> Runner<'a> {
         }
         Ok(())
     }
+}
+
+/// The first expression (not a plain column) an op indexes, if any.
+fn indexed_expression(op: &Op) -> Option<&str> {
+    let indexes: Vec<&crate::schema::Index> = match op {
+        Op::CreateIndex(c) => vec![&c.index],
+        Op::CreateTable(c) => c.table.indexes.iter().collect(),
+        _ => Vec::new(),
+    };
+    indexes
+        .into_iter()
+        .flat_map(|i| &i.columns)
+        .find(|entry| crate::schema::Index::is_expression(entry))
+        .map(String::as_str)
 }
 
 fn read_body(path: &PathBuf) -> Result<(Vec<u8>, revfile::RevisionBody), Error> {
