@@ -1314,6 +1314,15 @@ fn a_database_migrated_by_another_tool_is_adopted_as_the_hint_says() {
         std::fs::remove_file(p.path().join("migrations/versions").join(f)).expect("rm");
     }
     p.exec("UPDATE alembic_version SET version_num = '1975ea83b712'");
+    let status = p.run(&["status"]);
+    status.success();
+    assert!(
+        status
+            .stdout
+            .contains("Current:    1975ea83b712  (no revision file)")
+            && status.stdout.contains("Pending:    unknown"),
+        "{status:#?}"
+    );
     for args in [&["migrate"][..], &["makemigrations", "next"], &["rollback"]] {
         let run = p.run(args);
         run.code(2);

@@ -240,15 +240,20 @@ pub fn status(ctx: &Context<'_>) -> Result<Outcome, Failure> {
                 } else {
                     ""
                 };
-                p.line(format!(
-                    "{}{h}{tag}  {}",
+                let about = if scripts.graph.get(h).is_some() {
+                    message(h)
+                } else {
+                    "(no revision file)".to_owned()
+                };
+                let line = format!(
+                    "{}{h}{tag}  {about}",
                     if i == 0 {
                         "Current:    "
                     } else {
                         "            "
                     },
-                    message(h)
-                ));
+                );
+                p.line(line.trim_end());
             }
         }
         if heads.is_empty() {
@@ -259,7 +264,10 @@ pub fn status(ctx: &Context<'_>) -> Result<Outcome, Failure> {
         if !branch_points.is_empty() {
             p.line(format!("Branches:   {}", branch_points.join(", ")));
         }
-        if pending.is_empty() {
+        let unknown = db_heads.iter().any(|h| scripts.graph.get(h).is_none());
+        if unknown {
+            p.line("Pending:    unknown: the database is at a revision no file here defines");
+        } else if pending.is_empty() {
             p.line("Pending:    none, the database is up to date");
         } else {
             p.line(format!(
