@@ -1346,3 +1346,36 @@ fn a_database_migrated_by_another_tool_is_adopted_as_the_hint_says() {
     no_changes(&p);
     assert_eq!(p.count("users"), 1, "adopting touched no row");
 }
+
+/// An expression index in the models, on MariaDB: the revision is written (MySQL 8
+/// runs it) with a `server-cannot` warning, and `migrate` on this server refuses it
+/// before running any of it.
+#[test]
+fn an_expression_index_on_mariadb_is_flagged_and_refused_before_it_runs() {
+    let p = started(Backend::Mysql);
+    p.write(
+        "models/tag.py",
+        "from sqlalchemy import Column, Index, Integer, String, func\n\nfrom .base import Base\n\n\n\
+         class Tag(Base):\n    __tablename__ = \"tags\"\n\n    \
+         id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n    \
+         __table_args__ = (Index(\"ix_tags_lower_name\", func.lower(name)),)\n",
+    );
+    edit(
+        &p,
+        "models/__init__.py",
+        "from .user import User\n",
+        "from .user import User\nfrom .tag import Tag\n",
+    );
+    let run = p.run(&["--format", "json", "makemigrations", "init"]);
+    run.success();
+    assert!(
+        warning_codes(&run.json()).contains(&"server-cannot".to_owned()),
+        "{run:#?}"
+    );
+    let run = p.run(&["migrate"]);
+    run.code(2);
+    assert!(run.stderr.contains("MariaDB cannot run it"), "{run:#?}");
+    let mut left = p.tables();
+    left.retain(|t| t != "sqlalembic_history");
+    assert_eq!(left, ["alembic_version"], "nothing of the revision ran");
+}

@@ -185,6 +185,9 @@ pub enum WarningCode {
     RenameCandidate,
     /// A difference no op can express yet; nothing is generated for it.
     Unsupported,
+    /// An op the connected server cannot run (MariaDB and expression indexes), though
+    /// others of its kind can: the revision is written, `migrate` refuses it there.
+    ServerCannot,
 }
 
 impl WarningCode {
@@ -199,6 +202,7 @@ impl WarningCode {
             WarningCode::AddUnique => "add-unique",
             WarningCode::RenameCandidate => "rename-candidate",
             WarningCode::Unsupported => "unsupported",
+            WarningCode::ServerCannot => "server-cannot",
         }
     }
 }

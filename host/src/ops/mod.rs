@@ -328,6 +328,21 @@ impl Op {
         }
     }
 
+    /// The first expression (not a plain column) the op indexes, if any: servers
+    /// without expression indexes (MariaDB) cannot run it.
+    pub fn indexed_expression(&self) -> Option<&str> {
+        let indexes: Vec<&crate::schema::Index> = match self {
+            Op::CreateIndex(c) => vec![&c.index],
+            Op::CreateTable(c) => c.table.indexes.iter().collect(),
+            _ => Vec::new(),
+        };
+        indexes
+            .into_iter()
+            .flat_map(|i| &i.columns)
+            .find(|entry| crate::schema::Index::is_expression(entry))
+            .map(String::as_str)
+    }
+
     /// One-line summary for `show` and `--dry-run`, e.g. `Add column users.email varchar(255)`.
     pub fn describe(&self) -> String {
         let q = |schema: &Option<String>, name: &str| qualified(schema.as_deref(), name);

@@ -423,7 +423,7 @@ impl<'a> Runner<'a> {
                 op: op.describe(),
                 cause: Box::new(cause),
             };
-            if mariadb && let Some(expression) = indexed_expression(op) {
+            if mariadb && let Some(expression) = op.indexed_expression() {
                 return Err(failed(DialectError::ServerCannot {
                     server: "MariaDB".to_owned(),
                     reason: format!(
@@ -742,20 +742,6 @@ impl<'a> Runner<'a> {
         }
         Ok(())
     }
-}
-
-/// The first expression (not a plain column) an op indexes, if any.
-fn indexed_expression(op: &Op) -> Option<&str> {
-    let indexes: Vec<&crate::schema::Index> = match op {
-        Op::CreateIndex(c) => vec![&c.index],
-        Op::CreateTable(c) => c.table.indexes.iter().collect(),
-        _ => Vec::new(),
-    };
-    indexes
-        .into_iter()
-        .flat_map(|i| &i.columns)
-        .find(|entry| crate::schema::Index::is_expression(entry))
-        .map(String::as_str)
 }
 
 fn read_body(path: &PathBuf) -> Result<(Vec<u8>, revfile::RevisionBody), Error> {

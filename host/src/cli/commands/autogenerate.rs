@@ -51,7 +51,7 @@ pub fn makemigrations(
         &project,
     );
     let started = std::time::Instant::now();
-    let (db_heads, actual) = block_on(database(&project, &desired, None))??;
+    let (db_heads, actual, server) = block_on(database(&project, &desired, None))??;
     tracing::info!(
         tables = actual.tables.len(),
         ms = started.elapsed().as_millis() as u64,
@@ -95,6 +95,7 @@ pub fn makemigrations(
         }
     }
 
+    server_warnings(server, &mut changes);
     if changes.is_empty() {
         report_notes(ctx, &changes.warnings);
         if ctx.printer.is_json() {
@@ -221,7 +222,7 @@ pub fn check(
     };
     let desired = filtered(desired, &project);
     let pending = pending_ops(&project)?;
-    let (_, actual) = block_on(database(&project, &desired, Some(&pending)))??;
+    let (_, actual, _) = block_on(database(&project, &desired, Some(&pending)))??;
     let changes = compute(&desired, &actual, dialect.as_ref(), &diff_options(&project))?;
     let operations: Vec<String> = changes.upgrade.iter().map(Op::describe).collect();
     if ctx.printer.is_json() {
@@ -454,20 +455,44 @@ fn filtered(mut schema: Schema, project: &Project<'_>) -> Schema {
 
 /// The database's heads and schema; with `pending`, the schema those ops leave behind.
 /// A SQLite file that does not exist yet is an empty database (and is not created).
+/// What kind of server the database runs on, where the dialect alone cannot tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Server {
+    #[default]
+    Other,
+    MariaDb,
+}
+
 async fn database(
     project: &Project<'_>,
     desired: &Schema,
     pending: Option<&[Op]>,
-) -> Result<(Vec<String>, Schema), Failure> {
+) -> Result<(Vec<String>, Schema, Server), Failure> {
     let Some(mut conn) = project.connect_existing().await? else {
         let mut schema = Schema::default();
         replay_pending(&mut schema, pending);
-        return Ok((Vec::new(), schema));
+        return Ok((Vec::new(), schema, Server::Other));
     };
     let result = async {
         let heads = crate::runner::read_heads(&mut conn, project.version_table())
             .await
             .map_err(|e| Failure::new(Exit::Database, e))?;
+        let server = if conn.backend() == Backend::Mysql {
+            let version = conn
+                .query_column("SELECT VERSION()")
+                .await
+                .map_err(|e| Failure::new(Exit::Database, e))?;
+            if version
+                .first()
+                .is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"))
+            {
+                Server::MariaDb
+            } else {
+                Server::Other
+            }
+        } else {
+            Server::Other
+        };
         let mut options = table_filter(project);
         let mut schema = introspect::introspect(&mut conn, &options)
             .await
@@ -487,13 +512,43 @@ async fn database(
                 schema.tables.extend(more.tables);
             }
         }
-        Ok::<_, Failure>((heads, schema))
+        Ok::<_, Failure>((heads, schema, server))
     }
     .await;
     conn.close().await;
-    let (heads, mut schema) = result?;
+    let (heads, mut schema, server) = result?;
     replay_pending(&mut schema, pending);
-    Ok((heads, schema))
+    Ok((heads, schema, server))
+}
+
+/// Warnings for ops the connected server cannot run though the dialect renders
+/// them: the revision is still written (MySQL 8 runs it), and says so.
+fn server_warnings(server: Server, changes: &mut Changes) {
+    if server != Server::MariaDb {
+        return;
+    }
+    for (i, op) in changes.upgrade.iter().enumerate() {
+        if let Some(expression) = op.indexed_expression() {
+            changes.warnings.push(Warning {
+                code: diff::WarningCode::ServerCannot,
+                op_index: Some(i),
+                table: match op {
+                    Op::CreateTable(c) => c.table.qualified_name(),
+                    Op::CreateIndex(c) => {
+                        crate::schema::qualified(c.schema.as_deref(), &c.index.table)
+                    }
+                    _ => String::new(),
+                },
+                column: None,
+                message: format!(
+                    "{} indexes an expression (`{expression}`), which MariaDB cannot: \
+                     `migrate` refuses it on this server (MySQL 8.0.13+ runs it); index a \
+                     generated column instead",
+                    op.describe()
+                ),
+            });
+        }
+    }
 }
 
 fn replay_pending(schema: &mut Schema, pending: Option<&[Op]>) {
