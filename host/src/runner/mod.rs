@@ -11,7 +11,10 @@
 //! transaction; PostgreSQL: a transaction per revision). A failing statement rolls its
 //! revision back and the error names the revision, the statement, the database's
 //! message and the statements already executed (which matter where DDL is not
-//! transactional: MySQL).
+//! transactional: MySQL). On MySQL each revision is first rendered whole, on a copy
+//! of the tables it touches, and checked against the server, so an op that cannot run
+//! stops it before any of its statements commit. Ops render from a view of the schema
+//! read from the catalog only when one needs it (never for `sql` ops), then replayed.
 
 pub mod lock;
 pub mod tables;

@@ -3,9 +3,11 @@
 //!
 //! Input: the loaded settings (`[[plugins]]`). Output: per plugin its world and
 //! version, subscriptions, mode, permissions, limits, cache state and load error in
-//! plain words; `--format json` gives the same as data. `check` exits 1 when a
-//! plugin does not load; `install` hashes and compiles ahead of time. It refuses to
-//! run a command whose plugin with `on_error = "abort"` did not load (exit 2).
+//! plain words; `--format json` gives the same as data. Dialect and discovery
+//! components (`DB_ENGINE` / `BACKENDS = ["wasm:..."]`) are loaded and shown as their
+//! own worlds. `check` exits 1 when a plugin does not load; `install` hashes and
+//! compiles ahead of time. It refuses to run a command whose plugin with
+//! `on_error = "abort"` did not load (exit 2).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -1,5 +1,6 @@
 //! `status`, `check` and `validate`: where the database stands against the revision
 //! files, as a report (status) or a gate with exit code 1 (check, validate).
+//! `validate` also reads every revision body, so a mistake in any op fails it.
 
 use std::collections::HashMap;
 
