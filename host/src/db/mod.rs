@@ -180,7 +180,7 @@ impl Connection {
                     n.first().copied().unwrap_or(0),
                     n.get(1).copied().unwrap_or(0),
                 );
-                if v.to_ascii_lowercase().contains("mariadb") {
+                if is_mariadb_version(&v) {
                     ("MariaDB", v, "10.5", (major, minor) >= (10, 5))
                 } else {
                     ("MySQL", v, "8.0", major >= 8)
@@ -249,6 +249,16 @@ impl Connection {
             .collect())
     }
 
+    /// Whether the server is MariaDB (not MySQL, and not another backend), for the few
+    /// things the two differ in (MariaDB has no expression indexes).
+    pub async fn is_mariadb(&mut self) -> Result<bool, DbError> {
+        if self.backend() != Backend::Mysql {
+            return Ok(false);
+        }
+        let version = self.query_column("SELECT VERSION()").await?;
+        Ok(version.first().is_some_and(|v| is_mariadb_version(v)))
+    }
+
     /// Closes the connection cleanly.
     pub async fn close(self) {
         let _ = match self {
@@ -273,6 +283,11 @@ async fn within_timeout<T>(
             target: target.to_owned(),
             cause: format!("timed out after {} s", CONNECT_TIMEOUT.as_secs()),
         })
+}
+
+/// `SELECT VERSION()` of a MariaDB server: `10.11.6-MariaDB-0+deb12u1`.
+fn is_mariadb_version(version: &str) -> bool {
+    version.to_ascii_lowercase().contains("mariadb")
 }
 
 /// The numbers at the start of a version string: `10.11.6-MariaDB` -> [10, 11, 6].

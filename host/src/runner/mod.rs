@@ -408,15 +408,10 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        if self.mariadb.is_none() {
-            let version = self.conn.query_column("SELECT VERSION()").await?;
-            self.mariadb = Some(
-                version
-                    .first()
-                    .is_some_and(|v| v.to_ascii_lowercase().contains("mariadb")),
-            );
-        }
-        let mariadb = self.mariadb == Some(true);
+        let mariadb = match self.mariadb {
+            Some(known) => known,
+            None => *self.mariadb.insert(self.conn.is_mariadb().await?),
+        };
         // After a `sql` op the copy may miss what the SQL did: later ops are rendered
         // for real, from the schema read again, and only checked against the server.
         let mut copy_is_exact = true;

@@ -51,7 +51,7 @@ pub fn makemigrations(
         &project,
     );
     let started = std::time::Instant::now();
-    let (db_heads, actual, server) = block_on(database(&project, &desired, None))??;
+    let (db_heads, actual, mariadb) = block_on(database(&project, &desired, None))??;
     tracing::info!(
         tables = actual.tables.len(),
         ms = started.elapsed().as_millis() as u64,
@@ -95,7 +95,7 @@ pub fn makemigrations(
         }
     }
 
-    server_warnings(server, &mut changes);
+    server_warnings(mariadb, &mut changes);
     if changes.is_empty() {
         report_notes(ctx, &changes.warnings);
         if ctx.printer.is_json() {
@@ -453,46 +453,27 @@ fn filtered(mut schema: Schema, project: &Project<'_>) -> Schema {
     schema
 }
 
-/// The database's heads and schema; with `pending`, the schema those ops leave behind.
+/// The database's heads and schema (with `pending`, the schema those ops leave
+/// behind), and whether it runs on MariaDB, which the MySQL dialect alone cannot tell.
 /// A SQLite file that does not exist yet is an empty database (and is not created).
-/// What kind of server the database runs on, where the dialect alone cannot tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum Server {
-    #[default]
-    Other,
-    MariaDb,
-}
-
 async fn database(
     project: &Project<'_>,
     desired: &Schema,
     pending: Option<&[Op]>,
-) -> Result<(Vec<String>, Schema, Server), Failure> {
+) -> Result<(Vec<String>, Schema, bool), Failure> {
     let Some(mut conn) = project.connect_existing().await? else {
         let mut schema = Schema::default();
         replay_pending(&mut schema, pending);
-        return Ok((Vec::new(), schema, Server::Other));
+        return Ok((Vec::new(), schema, false));
     };
     let result = async {
         let heads = crate::runner::read_heads(&mut conn, project.version_table())
             .await
             .map_err(|e| Failure::new(Exit::Database, e))?;
-        let server = if conn.backend() == Backend::Mysql {
-            let version = conn
-                .query_column("SELECT VERSION()")
-                .await
-                .map_err(|e| Failure::new(Exit::Database, e))?;
-            if version
-                .first()
-                .is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"))
-            {
-                Server::MariaDb
-            } else {
-                Server::Other
-            }
-        } else {
-            Server::Other
-        };
+        let mariadb = conn
+            .is_mariadb()
+            .await
+            .map_err(|e| Failure::new(Exit::Database, e))?;
         let mut options = table_filter(project);
         let mut schema = introspect::introspect(&mut conn, &options)
             .await
@@ -512,19 +493,19 @@ async fn database(
                 schema.tables.extend(more.tables);
             }
         }
-        Ok::<_, Failure>((heads, schema, server))
+        Ok::<_, Failure>((heads, schema, mariadb))
     }
     .await;
     conn.close().await;
-    let (heads, mut schema, server) = result?;
+    let (heads, mut schema, mariadb) = result?;
     replay_pending(&mut schema, pending);
-    Ok((heads, schema, server))
+    Ok((heads, schema, mariadb))
 }
 
 /// Warnings for ops the connected server cannot run though the dialect renders
 /// them: the revision is still written (MySQL 8 runs it), and says so.
-fn server_warnings(server: Server, changes: &mut Changes) {
-    if server != Server::MariaDb {
+fn server_warnings(mariadb: bool, changes: &mut Changes) {
+    if !mariadb {
         return;
     }
     for (i, op) in changes.upgrade.iter().enumerate() {
