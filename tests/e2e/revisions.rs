@@ -876,6 +876,20 @@ fn squash_keeps_applied_databases_valid() {
         Some(1),
         "{run:#?}"
     );
+    // The database still names the replaced revision; both commands say by what.
+    let current = p.run(&["current"]);
+    assert_eq!(
+        current.stdout.trim(),
+        format!("{B} (replaced by {new_id})"),
+        "{current:#?}"
+    );
+    let status = p.run(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains(&format!("Current:    {B}  (replaced by {new_id})  initial")),
+        "{status:#?}"
+    );
     p.run(&["migrate"]).success();
     assert_eq!(versions(&p), [C]);
     // A fresh database gets the squashed revision.

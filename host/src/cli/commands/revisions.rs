@@ -237,10 +237,23 @@ pub fn current(ctx: &Context<'_>, verbose: bool) -> Result<Outcome, Failure> {
                 .line(format!("Current revision(s) for {}:", project.target()));
         }
         for id in &heads {
-            if scripts.graph.get(id).is_none() {
-                ctx.printer
-                    .line(format!("{id} (unknown: no revision file)"));
-            } else if verbose {
+            match scripts.graph.get(id) {
+                None => {
+                    ctx.printer
+                        .line(format!("{id} (unknown: no revision file)"));
+                    continue;
+                }
+                Some(node) if node.id != *id => {
+                    // Replaced by a squash: the database counts as at the replacement.
+                    ctx.printer.line(format!(
+                        "{id} (replaced by {})",
+                        revision_line(scripts, &node.id, false, &[])
+                    ));
+                    continue;
+                }
+                Some(_) => {}
+            }
+            if verbose {
                 ctx.printer.line(revision_block(ctx, scripts, id, &[]));
             } else {
                 ctx.printer.line(revision_line(scripts, id, false, &[]));

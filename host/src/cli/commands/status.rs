@@ -241,10 +241,14 @@ pub fn status(ctx: &Context<'_>) -> Result<Outcome, Failure> {
                 } else {
                     ""
                 };
-                let about = if scripts.graph.get(h).is_some() {
-                    message(h)
-                } else {
-                    "(no revision file)".to_owned()
+                let about = match scripts.graph.get(h) {
+                    // A revision `squash` replaced: the database counts as at its
+                    // replacement.
+                    Some(node) if node.id != *h => {
+                        format!("(replaced by {})  {}", node.id, message(&node.id))
+                    }
+                    Some(_) => message(h),
+                    None => "(no revision file)".to_owned(),
                 };
                 let line = format!(
                     "{}{h}{tag}  {about}",
