@@ -307,9 +307,7 @@ fn covered(table: &Table, columns: &[String], except: Option<&str>) -> bool {
         .map(str::to_owned)
         .collect();
     starts_with(&pk)
-        || table.indexes.iter().any(|i| starts_with(&i.columns))
-        || table.uniques.iter().any(|u| starts_with(&u.columns))
-        || matches!(columns, [c] if table.column(c).is_some_and(|c| c.unique))
+        || table.has_index_leading_with(columns)
         || table.foreign_keys.iter().any(|other| {
             // Another foreign key over the same columns shares the one index.
             other.name.as_deref() != except && starts_with(&other.columns)

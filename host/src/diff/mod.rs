@@ -481,13 +481,6 @@ fn reattach_foreign_keys_to_changed_keys(
     if changed.is_empty() {
         return;
     }
-    // Another index of `table` whose leading columns are `columns`.
-    let served_elsewhere = |table: &Table, columns: &[String]| {
-        let leads = |of: &[String]| of.len() >= columns.len() && of[..columns.len()] == *columns;
-        table.indexes.iter().any(|i| leads(&i.columns))
-            || table.uniques.iter().any(|u| leads(&u.columns))
-            || matches!(columns, [c] if table.column(c).is_some_and(|c| c.unique))
-    };
     for ((_, actual), plan) in kept.iter().zip(plans.iter_mut()) {
         for fk in &actual.foreign_keys {
             let Some(name) = &fk.name else { continue };
@@ -495,7 +488,7 @@ fn reattach_foreign_keys_to_changed_keys(
                 fk.ref_table == t.name
                     && (fk.ref_schema == t.schema
                         || fk.ref_schema.is_none() && t.schema == actual.schema)
-                    && !(backend == Backend::Mysql && served_elsewhere(t, &fk.ref_columns))
+                    && !(backend == Backend::Mysql && t.has_index_leading_with(&fk.ref_columns))
             });
             let dropped = plan
                 .drop_foreign_keys

@@ -75,6 +75,15 @@ impl Table {
         self.columns.iter().find(|c| c.name == name)
     }
 
+    /// Whether an index, a unique constraint or a `unique` column flag (not the
+    /// primary key) starts with `columns`: an index that can serve a foreign key on
+    /// them.
+    pub fn has_index_leading_with(&self, columns: &[String]) -> bool {
+        self.indexes.iter().any(|i| i.columns.starts_with(columns))
+            || self.uniques.iter().any(|u| u.columns.starts_with(columns))
+            || matches!(columns, [c] if self.column(c).is_some_and(|c| c.unique))
+    }
+
     /// The primary-key columns: the explicit [`Table::primary_key`], else the columns
     /// flagged `primary_key`, in table order.
     pub fn primary_key_columns(&self) -> Vec<&str> {
