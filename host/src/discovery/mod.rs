@@ -693,19 +693,36 @@ fn workers() -> usize {
         .min(16)
 }
 
+/// The stack of a discovery thread: the Python evaluator recurses as deeply as the
+/// model code it reads nests (its own depth limit keeps it within this).
+pub(crate) const DISCOVERY_STACK: usize = 256 << 20;
+
 /// Runs `f` on every item, on all cores.
 pub(crate) fn par_for_each<T: Sync>(items: &[T], f: impl Fn(&T) + Sync) {
     let next = AtomicUsize::new(0);
     let n = workers().min(items.len().max(1));
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break };
+            f(item);
+        }
+    };
     std::thread::scope(|s| {
+        let mut started = 0;
         for _ in 0..n {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    f(item);
-                }
-            });
+            if std::thread::Builder::new()
+                .name("discovery".into())
+                .stack_size(DISCOVERY_STACK)
+                .spawn_scoped(s, work)
+                .is_ok()
+            {
+                started += 1;
+            }
+        }
+        // No thread could be started (a tight ulimit): do the work here.
+        if started == 0 {
+            work();
         }
     });
 }

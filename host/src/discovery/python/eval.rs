@@ -19,6 +19,7 @@ use ruff_python_ast::{
 };
 use ruff_text_size::{Ranged, TextSize};
 
+use super::builtins;
 use super::project::Project;
 
 /// Where a value was made: module index and byte offset. Identifies `MetaData()`,
@@ -84,10 +85,14 @@ impl<'p> Call<'p> {
     }
 }
 
-/// A call of a project class (a custom type, a dataclass): `MyType(30)`.
+/// A call of a project class (a custom type, a dataclass, a table wrapper):
+/// `MyType(30)`, with the attributes its `__init__` set on `self`.
 #[derive(Debug)]
 pub struct Instance<'p> {
     pub class: ClassRef<'p>,
+    pub args: Vec<Value<'p>>,
+    pub kwargs: Vec<(String, Value<'p>)>,
+    pub attrs: RefCell<HashMap<String, Value<'p>>>,
 }
 
 /// A reference to a column: `User.id`, `users.c.id`, or a column attribute named
@@ -137,8 +142,11 @@ pub enum Value<'p> {
     TableColumns(Rc<Call<'p>>),
     /// A member of a project enum: `Status.ACTIVE`.
     EnumMember(ClassRef<'p>, Rc<str>),
-    /// A bound method of a string: `"x".lower`.
-    StrMethod(Rc<str>, Rc<str>),
+    /// A method of a `str`, `list`, `tuple` or `dict` value: `"x".lower`, `d.get`.
+    Method(Rc<(Value<'p>, Rc<str>)>),
+    /// A project function with its first argument bound: a method of an instance, a
+    /// `classmethod` of a class.
+    Bound(Rc<(FuncRef<'p>, Value<'p>)>),
     /// `lambda e: [m.value for m in e]`, the common `values_callable`.
     EnumValuesLambda,
     /// Something known to exist that has no schema meaning here (another lambda ...).
@@ -202,6 +210,21 @@ const BUILTINS: &[&str] = &[
     "Exception",
     "ValueError",
     "TypeError",
+    "NotImplementedError",
+    "KeyError",
+    "zip",
+    "enumerate",
+    "sorted",
+    "reversed",
+    "min",
+    "max",
+    "sum",
+    "any",
+    "all",
+    "abs",
+    "repr",
+    "hasattr",
+    "callable",
 ];
 
 /// How a module binds a top-level name.
@@ -234,9 +257,36 @@ struct Scope<'p> {
 /// Names bound while evaluating a function body or a class body.
 #[derive(Debug, Clone, Default)]
 pub struct Locals<'p> {
-    pub vars: HashMap<String, Value<'p>>,
+    vars: RefCell<HashMap<String, Value<'p>>>,
     /// The class whose body is being evaluated: earlier attributes are visible.
     pub class_body: Option<ClassRef<'p>>,
+}
+
+impl<'p> Locals<'p> {
+    /// The locals of a class body.
+    pub fn class(class: ClassRef<'p>) -> Self {
+        Locals {
+            vars: RefCell::default(),
+            class_body: Some(class),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<Value<'p>> {
+        self.vars.borrow().get(name).cloned()
+    }
+
+    pub fn set(&self, name: &str, v: Value<'p>) {
+        self.vars.borrow_mut().insert(name.to_owned(), v);
+    }
+
+    pub fn remove(&self, name: &str) {
+        self.vars.borrow_mut().remove(name);
+    }
+
+    /// A scope that sees these names (a comprehension's).
+    pub fn child(&self) -> Self {
+        self.clone()
+    }
 }
 
 /// Evaluates expressions of one [`Project`]; memoises module-level names.
@@ -245,11 +295,19 @@ pub struct Evaluator<'p> {
     scopes: RefCell<HashMap<usize, Rc<Scope<'p>>>>,
     memo: RefCell<HashMap<(usize, String), Value<'p>>>,
     depth: Cell<u32>,
+    /// Statements and loop iterations run so far (see [`STEP_BUDGET`]).
+    steps: Cell<u64>,
     /// Every module whose statements were read: what the results depend on.
     touched: RefCell<std::collections::BTreeSet<usize>>,
 }
 
-const MAX_DEPTH: u32 = 48;
+/// How deeply evaluation may nest (expressions, calls, imports) before it is stopped.
+/// Discovery threads have stacks sized for it.
+const MAX_DEPTH: u32 = 320;
+
+/// How many statements and loop iterations one unit may run: a loop or recursion that
+/// does not end is stopped with a diagnostic instead of hanging discovery.
+pub const STEP_BUDGET: u64 = 2_000_000;
 
 impl<'p> Evaluator<'p> {
     pub fn new(project: &'p Project) -> Self {
@@ -258,6 +316,7 @@ impl<'p> Evaluator<'p> {
             scopes: RefCell::new(HashMap::new()),
             memo: RefCell::new(HashMap::new()),
             depth: Cell::new(0),
+            steps: Cell::new(0),
             touched: RefCell::new(std::collections::BTreeSet::new()),
         }
     }
@@ -379,6 +438,11 @@ impl<'p> Evaluator<'p> {
                     self.bind_suite(m, &t.orelse, scope);
                     self.bind_suite(m, &t.finalbody, scope);
                 }
+                Stmt::TypeAlias(t) => {
+                    if let Expr::Name(n) = t.name.as_ref() {
+                        scope.names.insert(n.id.as_str(), Binding::Expr(&t.value));
+                    }
+                }
                 Stmt::For(f) => bind_other(&f.target, scope),
                 Stmt::With(w) => {
                     for item in &w.items {
@@ -393,7 +457,20 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn enter(&self) -> bool {
+    /// Spends one step of the budget; an unknown once it is spent.
+    pub(super) fn step(&self, m: usize, at: TextSize) -> Option<Value<'p>> {
+        let n = self.steps.get() + 1;
+        self.steps.set(n);
+        (n > STEP_BUDGET).then(|| {
+            self.unknown(
+                m,
+                at,
+                format!("Evaluation stopped after {STEP_BUDGET} steps here: a loop or recursion that does not end?"),
+            )
+        })
+    }
+
+    pub(super) fn enter(&self) -> bool {
         let d = self.depth.get();
         if d >= MAX_DEPTH {
             return false;
@@ -402,7 +479,7 @@ impl<'p> Evaluator<'p> {
         true
     }
 
-    fn leave(&self) {
+    pub(super) fn leave(&self) {
         self.depth.set(self.depth.get().saturating_sub(1));
     }
 
@@ -453,10 +530,7 @@ impl<'p> Evaluator<'p> {
                     }
                     self.import_from(m, &module, name, at)
                 }
-                Binding::Import { module } => match self.project.find(&module) {
-                    Some(target) => Value::Module(target),
-                    None => Value::Lib(module.into()),
-                },
+                Binding::Import { module } => self.import_module(&module),
                 Binding::Other(at) => self.unknown(
                     m,
                     at,
@@ -490,7 +564,21 @@ impl<'p> Evaluator<'p> {
         self.unknown(m, at, format!("Cannot resolve the name `{name}`{hint}"))
     }
 
-    fn import_from(&self, m: usize, module: &str, name: &str, at: TextSize) -> Value<'p> {
+    /// `import module`: a project module, or a library by path.
+    pub(super) fn import_module(&self, module: &str) -> Value<'p> {
+        match self.project.find(module) {
+            Some(target) => Value::Module(target),
+            None => Value::Lib(module.into()),
+        }
+    }
+
+    pub(super) fn import_from(
+        &self,
+        m: usize,
+        module: &str,
+        name: &str,
+        at: TextSize,
+    ) -> Value<'p> {
         if let Some(target) = self.project.find(module)
             && target != m
         {
@@ -543,29 +631,9 @@ impl<'p> Evaluator<'p> {
             Expr::FString(f) => {
                 let mut out = String::new();
                 for element in f.value.elements() {
-                    match element {
-                        InterpolatedStringElement::Literal(l) => out.push_str(&l.value),
-                        InterpolatedStringElement::Interpolation(i) => {
-                            if i.format_spec.is_some() {
-                                return self.unknown(
-                                    m,
-                                    i.range.start(),
-                                    "f-string format specs are not evaluated statically",
-                                );
-                            }
-                            match self.eval(m, &i.expression, locals) {
-                                Value::Str(s) => out.push_str(&s),
-                                Value::Int(n) => out.push_str(&n.to_string()),
-                                Value::Unknown(u) => return Value::Unknown(u),
-                                _ => {
-                                    return self.unknown(
-                                        m,
-                                        i.range.start(),
-                                        "Cannot evaluate this f-string part statically",
-                                    );
-                                }
-                            }
-                        }
+                    match self.interpolate(m, element, locals) {
+                        Ok(piece) => out.push_str(&piece),
+                        Err(u) => return u,
                     }
                 }
                 Value::Str(out.into())
@@ -623,18 +691,92 @@ impl<'p> Evaluator<'p> {
                     Value::Opaque
                 }
             }
-            Expr::If(e) => match self.eval(m, &e.test, locals) {
-                Value::Bool(true) => self.eval(m, &e.body, locals),
-                Value::Bool(false) | Value::None => self.eval(m, &e.orelse, locals),
-                Value::Int(i) => self.eval(m, if i != 0 { &e.body } else { &e.orelse }, locals),
-                Value::Unknown(u) => Value::Unknown(u),
-                _ => self.unknown(
-                    m,
-                    e.range.start(),
-                    "Cannot decide this conditional expression statically",
-                ),
-            },
+            Expr::If(e) => {
+                let test = self.eval(m, &e.test, locals);
+                match builtins::truthy(&test) {
+                    Some(true) => self.eval(m, &e.body, locals),
+                    Some(false) => self.eval(m, &e.orelse, locals),
+                    None if test.is_unknown() => test,
+                    None => self.unknown(
+                        m,
+                        e.range.start(),
+                        "Cannot decide this conditional expression statically",
+                    ),
+                }
+            }
             Expr::Starred(s) => self.unknown(m, s.range.start(), "Unexpected `*` expression"),
+            Expr::Compare(c) => self.compare(m, c, locals),
+            Expr::BoolOp(b) => {
+                let mut last = Value::None;
+                for (i, e) in b.values.iter().enumerate() {
+                    last = self.eval(m, e, locals);
+                    if i + 1 == b.values.len() {
+                        break;
+                    }
+                    match builtins::truthy(&last) {
+                        Some(t) if t == (b.op == ast::BoolOp::Or) => return last,
+                        Some(_) => {}
+                        None if last.is_unknown() => return last,
+                        None => {
+                            return self.unknown(
+                                m,
+                                e.start(),
+                                "Cannot decide the truth of this operand statically",
+                            );
+                        }
+                    }
+                }
+                last
+            }
+            Expr::Named(n) => {
+                let v = self.eval(m, &n.value, locals);
+                match (locals, n.target.as_ref()) {
+                    (Some(l), Expr::Name(t)) => {
+                        l.set(t.id.as_str(), v.clone());
+                        v
+                    }
+                    _ => self.unknown(m, n.range.start(), "`:=` outside a function"),
+                }
+            }
+            Expr::ListComp(c) => self.collect(m, &c.generators, &c.elt, locals),
+            Expr::SetComp(c) => self.collect(m, &c.generators, &c.elt, locals),
+            Expr::Generator(c) => self.collect(m, &c.generators, &c.elt, locals),
+            Expr::DictComp(c) => {
+                let mut items = Vec::new();
+                let result = self.comprehension(m, &c.generators, locals, &mut |scope| {
+                    let value = self.eval(m, &c.value, Some(scope));
+                    match c.key.as_deref() {
+                        Some(k) => {
+                            let key = self.eval(m, k, Some(scope));
+                            if key.is_unknown() {
+                                return Err(key);
+                            }
+                            builtins::dict_set(&mut items, key, value);
+                        }
+                        None => match value {
+                            Value::Dict(d) => {
+                                for (k, v) in d.iter() {
+                                    builtins::dict_set(&mut items, k.clone(), v.clone());
+                                }
+                            }
+                            u @ Value::Unknown(_) => return Err(u),
+                            _ => {
+                                return Err(self.unknown(
+                                    m,
+                                    c.value.start(),
+                                    "`**` of something that is not a dict",
+                                ));
+                            }
+                        },
+                    }
+                    Ok(())
+                });
+                match result {
+                    Ok(()) => Value::Dict(Rc::new(items)),
+                    Err(u) => u,
+                }
+            }
+            Expr::EllipsisLiteral(_) => Value::Opaque,
             other => self.unknown(
                 m,
                 other.start(),
@@ -661,10 +803,137 @@ impl<'p> Evaluator<'p> {
         Value::Seq(Rc::new(out))
     }
 
+    /// A list, set or generator comprehension as a sequence.
+    fn collect(
+        &self,
+        m: usize,
+        generators: &[ast::Comprehension],
+        elt: &Expr,
+        locals: Option<&Locals<'p>>,
+    ) -> Value<'p> {
+        let mut out = Vec::new();
+        let result = self.comprehension(m, generators, locals, &mut |scope| {
+            let v = self.eval(m, elt, Some(scope));
+            if v.is_unknown() {
+                return Err(v);
+            }
+            out.push(v);
+            Ok(())
+        });
+        match result {
+            Ok(()) => Value::Seq(Rc::new(out)),
+            Err(u) => u,
+        }
+    }
+
+    /// One part of an f-string, formatted.
+    fn interpolate(
+        &self,
+        m: usize,
+        element: &InterpolatedStringElement,
+        locals: Option<&Locals<'p>>,
+    ) -> Result<String, Value<'p>> {
+        let i = match element {
+            InterpolatedStringElement::Literal(l) => return Ok(l.value.to_string()),
+            InterpolatedStringElement::Interpolation(i) => i,
+        };
+        let v = self.eval(m, &i.expression, locals);
+        if v.is_unknown() {
+            return Err(v);
+        }
+        let mut spec = String::new();
+        if let Some(fs) = &i.format_spec {
+            for e in fs.elements.iter() {
+                spec.push_str(&self.interpolate(m, e, locals)?);
+            }
+        }
+        let text = match i.conversion {
+            ast::ConversionFlag::Repr | ast::ConversionFlag::Ascii => builtins::repr(&v),
+            ast::ConversionFlag::Str => builtins::to_str(&v),
+            ast::ConversionFlag::None => builtins::format_spec(&v, &spec),
+        };
+        let text = match (text, i.conversion) {
+            (Some(t), ast::ConversionFlag::None) => Some(t),
+            (Some(t), _) => builtins::format_spec(&Value::Str(t.into()), &spec),
+            (None, _) => None,
+        };
+        let mut text = text.ok_or_else(|| {
+            self.unknown(
+                m,
+                i.range.start(),
+                "Cannot evaluate this f-string part statically",
+            )
+        })?;
+        if let Some(debug) = &i.debug_text {
+            text = format!(
+                "{}{}{}{text}",
+                debug.leading(),
+                &self.project.modules[m].parsed().text[i.expression.range()],
+                debug.trailing()
+            );
+        }
+        Ok(text)
+    }
+
+    /// `a < b == c`, `x in y`, `x is None`.
+    fn compare(&self, m: usize, c: &ast::ExprCompare, locals: Option<&Locals<'p>>) -> Value<'p> {
+        let mut left = self.eval(m, &c.left, locals);
+        for (op, right) in c.ops.iter().zip(c.comparators.iter()) {
+            let right_v = self.eval(m, right, locals);
+            for v in [&left, &right_v] {
+                if v.is_unknown() {
+                    return v.clone();
+                }
+            }
+            let result = match op {
+                ast::CmpOp::Eq => builtins::equal(&left, &right_v),
+                ast::CmpOp::NotEq => builtins::equal(&left, &right_v).map(|b| !b),
+                ast::CmpOp::Lt => builtins::less(&left, &right_v),
+                ast::CmpOp::Gt => builtins::less(&right_v, &left),
+                ast::CmpOp::LtE => builtins::less(&right_v, &left).map(|b| !b),
+                ast::CmpOp::GtE => builtins::less(&left, &right_v).map(|b| !b),
+                ast::CmpOp::Is => builtins::identical(&left, &right_v),
+                ast::CmpOp::IsNot => builtins::identical(&left, &right_v).map(|b| !b),
+                ast::CmpOp::In => self.membership(m, &right_v, &left, right.start()),
+                ast::CmpOp::NotIn => self
+                    .membership(m, &right_v, &left, right.start())
+                    .map(|b| !b),
+            };
+            match result {
+                Some(true) => left = right_v,
+                Some(false) => return Value::Bool(false),
+                None => {
+                    return self.unknown(
+                        m,
+                        c.range.start(),
+                        "Cannot decide this comparison statically",
+                    );
+                }
+            }
+        }
+        Value::Bool(true)
+    }
+
+    fn membership(
+        &self,
+        m: usize,
+        haystack: &Value<'p>,
+        needle: &Value<'p>,
+        at: TextSize,
+    ) -> Option<bool> {
+        match haystack {
+            Value::Class(c) if self.is_enum_class(*c) => {
+                let members = self.iterate(m, haystack, at).ok()?;
+                builtins::contains(&Value::Seq(Rc::new(members)), needle)
+            }
+            other => builtins::contains(other, needle),
+        }
+    }
+
     fn name(&self, m: usize, name: &str, at: TextSize, locals: Option<&Locals<'p>>) -> Value<'p> {
         if let Some(locals) = locals {
-            if let Some(v) = locals.vars.get(name) {
-                return v.clone();
+            if let Some(v) = locals.get(name) {
+                return v;
             }
             if let Some(class) = locals.class_body
                 && let Some(v) = self.class_body_name(class, name)
@@ -677,6 +946,12 @@ impl<'p> Evaluator<'p> {
 
     /// A name assigned earlier in a class body: columns become references.
     fn class_body_name(&self, class: ClassRef<'p>, name: &str) -> Option<Value<'p>> {
+        if let Some(def) = find_nested_class(class.def, name) {
+            return Some(Value::Class(ClassRef {
+                module: class.module,
+                def,
+            }));
+        }
         let (stmt_value, is_annotated) = find_class_attr(class.def, name)?;
         if is_annotated || stmt_value.is_some_and(|v| self.looks_like_column(class.module, v)) {
             return Some(Value::ColumnRef(Rc::new(ColumnRef::Attr {
@@ -684,10 +959,7 @@ impl<'p> Evaluator<'p> {
                 attr: name.to_owned(),
             })));
         }
-        let locals = Locals {
-            class_body: Some(class),
-            ..Locals::default()
-        };
+        let locals = Locals::class(class);
         Some(match stmt_value {
             Some(v) => self.eval(class.module, v, Some(&locals)),
             None => Value::Opaque,
@@ -737,12 +1009,18 @@ impl<'p> Evaluator<'p> {
                 table,
                 column: name.to_owned(),
             })),
-            Value::Str(s) => match name {
-                "lower" | "upper" | "title" | "capitalize" | "strip" | "casefold" => {
-                    Value::StrMethod(s, name.into())
+            v @ (Value::Str(_) | Value::Seq(_) | Value::Dict(_)) => {
+                Value::Method(Rc::new((v, name.into())))
+            }
+            Value::Instance(i) => {
+                if let Some(v) = i.attrs.borrow().get(name) {
+                    return v.clone();
                 }
-                _ => self.unknown(m, at, format!("Unsupported string method `{name}`")),
-            },
+                match self.class_attr(i.class, name, at, m) {
+                    Value::Function(f) => Value::Bound(Rc::new((f, Value::Instance(i.clone())))),
+                    other => other,
+                }
+            }
             Value::EnumMember(class, member) => match name {
                 "name" => Value::Str(member),
                 "value" => match find_class_attr(class.def, &member) {
@@ -785,11 +1063,35 @@ impl<'p> Evaluator<'p> {
     /// An attribute of a project class: columns become [`ColumnRef`]s, enum members
     /// [`Value::EnumMember`]s; other attributes are looked up through the bases.
     pub fn class_attr(&self, class: ClassRef<'p>, name: &str, at: TextSize, m: usize) -> Value<'p> {
-        if name == "__name__" {
-            return Value::Str(class.name().into());
+        match name {
+            "__name__" | "__qualname__" => return Value::Str(class.name().into()),
+            "__module__" => {
+                return Value::Str(self.project.modules[class.module].name.as_str().into());
+            }
+            _ => {}
         }
         for c in self.mro(class) {
+            if let Some(def) = find_nested_class(c.def, name) {
+                return Value::Class(ClassRef {
+                    module: c.module,
+                    def,
+                });
+            }
             if let Some((value, annotated)) = find_class_attr(c.def, name) {
+                if value.is_none()
+                    && !annotated
+                    && let Some(f) = find_method(c.def, name)
+                {
+                    return self.method_of_class(
+                        class,
+                        FuncRef {
+                            module: c.module,
+                            def: f,
+                        },
+                        name,
+                        at,
+                    );
+                }
                 if self.is_enum_class(c) && !name.starts_with('_') && value.is_some() {
                     return Value::EnumMember(c, name.into());
                 }
@@ -799,10 +1101,7 @@ impl<'p> Evaluator<'p> {
                         attr: name.to_owned(),
                     }));
                 }
-                let locals = Locals {
-                    class_body: Some(c),
-                    ..Locals::default()
-                };
+                let locals = Locals::class(c);
                 return match value {
                     Some(v) => match self.eval(c.module, v, Some(&locals)) {
                         Value::Call(call) if call.name() == "Table" => Value::Call(call),
@@ -834,6 +1133,36 @@ impl<'p> Evaluator<'p> {
             at,
             format!("Class `{}` has no attribute `{name}`", class.name()),
         )
+    }
+
+    /// A function defined in a class body, read as an attribute of `owner`: a
+    /// `classmethod` bound to the class, a `@declared_attr` / `classproperty` evaluated
+    /// for it (a column it returns becomes a reference), a plain function as it is.
+    fn method_of_class(
+        &self,
+        owner: ClassRef<'p>,
+        f: FuncRef<'p>,
+        name: &str,
+        at: TextSize,
+    ) -> Value<'p> {
+        match method_kind(f.def) {
+            MethodKind::ClassMethod => Value::Bound(Rc::new((f, Value::Class(owner)))),
+            MethodKind::Evaluated => {
+                match self.call_function(f.module, f, vec![Value::Class(owner)], Vec::new(), at) {
+                    Value::Call(c)
+                        if is_sa(&c.callee) && matches!(c.name(), "Column" | "mapped_column") =>
+                    {
+                        Value::ColumnRef(Rc::new(ColumnRef::Attr {
+                            class: owner,
+                            attr: name.to_owned(),
+                        }))
+                    }
+                    other => other,
+                }
+            }
+            MethodKind::Property => Value::Opaque,
+            MethodKind::Plain => Value::Function(f),
+        }
     }
 
     /// The evaluated bases of a class.
@@ -929,6 +1258,13 @@ impl<'p> Evaluator<'p> {
     }
 
     fn eval_call(&self, m: usize, c: &ast::ExprCall, locals: Option<&Locals<'p>>) -> Value<'p> {
+        // `super().__init__(...)` in a wrapper's `__init__`: library bases keep no schema.
+        if let Expr::Attribute(a) = c.func.as_ref()
+            && let Expr::Call(inner) = a.value.as_ref()
+            && matches!(inner.func.as_ref(), Expr::Name(n) if n.id.as_str() == "super")
+        {
+            return Value::Opaque;
+        }
         let func = self.eval(m, &c.func, locals);
         let mut args = Vec::new();
         for a in c.arguments.args.iter() {
@@ -982,6 +1318,12 @@ impl<'p> Evaluator<'p> {
                 },
             }
         }
+        if let Some(locals) = locals
+            && let Some(v) =
+                self.mutating_call(m, &c.func, &args, &kwargs, locals, c.range().start())
+        {
+            return v;
+        }
         self.call(m, func, args, kwargs, c.range().start())
     }
 
@@ -990,19 +1332,30 @@ impl<'p> Evaluator<'p> {
         &self,
         m: usize,
         func: Value<'p>,
-        args: Vec<Value<'p>>,
+        mut args: Vec<Value<'p>>,
         kwargs: Vec<(String, Value<'p>)>,
         at: TextSize,
     ) -> Value<'p> {
         let site = (m, at.to_u32());
         match func {
-            Value::Lib(path) => Value::Call(Rc::new(Call {
-                callee: path,
-                recv: None,
-                args,
-                kwargs,
-                site,
-            })),
+            Value::Lib(path) => {
+                if let Some(f) = path.strip_prefix("re.")
+                    && !f.contains('.')
+                {
+                    return builtins::re_call(f, &args)
+                        .unwrap_or_else(|reason| self.unknown(m, at, reason));
+                }
+                if matches!(&*path, "typing.cast" | "typing_extensions.cast") && args.len() == 2 {
+                    return args.swap_remove(1);
+                }
+                Value::Call(Rc::new(Call {
+                    callee: path,
+                    recv: None,
+                    args,
+                    kwargs,
+                    site,
+                }))
+            }
             Value::Attr(recv, name) => Value::Call(Rc::new(Call {
                 callee: format!("{}.{name}", recv.callee).into(),
                 recv: Some(recv),
@@ -1011,157 +1364,97 @@ impl<'p> Evaluator<'p> {
                 site,
             })),
             Value::Function(f) => self.call_function(m, f, args, kwargs, at),
-            Value::Class(class) => {
-                if self.is_enum_class(class) {
-                    return self.unknown(m, at, "Calling an enum is not evaluated statically");
-                }
-                {
-                    let _ = (args, kwargs);
-                    Value::Instance(Rc::new(Instance { class }))
-                }
+            Value::Bound(bound) => {
+                let (f, recv) = (bound.0, bound.1.clone());
+                args.insert(0, recv);
+                self.call_function(m, f, args, kwargs, at)
             }
-            Value::StrMethod(s, method) => {
-                if !args.is_empty() {
-                    return self.unknown(m, at, "Unsupported string method arguments");
-                }
-                Value::Str(
-                    match &*method {
-                        "lower" | "casefold" => s.to_lowercase(),
-                        "upper" => s.to_uppercase(),
-                        "strip" => s.trim().to_owned(),
-                        "capitalize" | "title" => {
-                            let mut chars = s.chars();
-                            match chars.next() {
-                                Some(f) => f
-                                    .to_uppercase()
-                                    .chain(chars.map(|c| c.to_ascii_lowercase()))
-                                    .collect(),
-                                None => String::new(),
-                            }
-                        }
-                        _ => {
-                            return self.unknown(
-                                m,
-                                at,
-                                format!("Unsupported string method `{method}`"),
-                            );
-                        }
-                    }
-                    .into(),
-                )
+            Value::Class(class) => self.instantiate(m, class, args, kwargs, at),
+            Value::Method(method) => {
+                let (recv, name) = (&method.0, &*method.1);
+                let result = if builtins::is_mutator(name) {
+                    builtins::mutate(recv, name, &args, &kwargs).map(|(r, _)| r)
+                } else {
+                    builtins::method(recv, name, &args, &kwargs)
+                };
+                result.unwrap_or_else(|reason| self.unknown(m, at, reason))
             }
             Value::Builtin(b) => match (&*b, args.as_slice()) {
-                ("dict", []) => Value::Dict(Rc::new(
-                    kwargs
-                        .into_iter()
-                        .map(|(k, v)| (Value::Str(k.into()), v))
-                        .collect(),
-                )),
-                ("tuple" | "list", [Value::Seq(items)]) => Value::Seq(items.clone()),
-                ("str", [Value::Str(s)]) => Value::Str(s.clone()),
-                ("str", [Value::Int(i)]) => Value::Str(i.to_string().into()),
-                ("int", [Value::Int(i)]) => Value::Int(*i),
-                _ => self.unknown(m, at, format!("Calling `{b}` is not evaluated statically")),
+                ("getattr", [obj, Value::Str(name), rest @ ..]) if rest.len() <= 1 => {
+                    match self.attr(m, obj.clone(), name, at) {
+                        Value::Unknown(_) if rest.len() == 1 => rest[0].clone(),
+                        v => v,
+                    }
+                }
+                ("hasattr", [obj, Value::Str(name)]) => match obj {
+                    Value::Class(_) | Value::Instance(_) | Value::Module(_) => {
+                        Value::Bool(!self.attr(m, obj.clone(), name, at).is_unknown())
+                    }
+                    _ => self.unknown(m, at, "`hasattr` of this value is not evaluated statically"),
+                },
+                _ => builtins::call_builtin(&b, &args, &kwargs)
+                    .unwrap_or_else(|reason| self.unknown(m, at, reason)),
             },
             Value::Unknown(u) => Value::Unknown(u),
             _ => self.unknown(m, at, "Cannot evaluate this call statically"),
         }
     }
 
-    fn call_function(
+    /// `Class(...)`: an instance; a plain project class (no library base) runs its
+    /// `__init__`, so a wrapper that builds a table in `self.table` is understood.
+    fn instantiate(
         &self,
         m: usize,
-        f: FuncRef<'p>,
+        class: ClassRef<'p>,
         args: Vec<Value<'p>>,
-        mut kwargs: Vec<(String, Value<'p>)>,
+        kwargs: Vec<(String, Value<'p>)>,
         at: TextSize,
     ) -> Value<'p> {
-        let name = f.def.name.as_str();
-        let Some(ret) = single_return(f.def) else {
-            return self.unknown(
-                m,
-                at,
-                format!("Function `{name}` is not a single `return` statement, so it is not evaluated statically"),
-            );
-        };
-        let p = &f.def.parameters;
-        let mut locals = Locals::default();
-        let positional: Vec<_> = p.posonlyargs.iter().chain(p.args.iter()).collect();
-        let mut args = args.into_iter();
-        for param in &positional {
-            let pname = param.parameter.name.as_str();
-            let value = match args.next() {
-                Some(v) => v,
-                None => match kwargs.iter().position(|(k, _)| k == pname) {
-                    Some(i) => kwargs.remove(i).1,
-                    None => match &param.default {
-                        Some(d) => self.eval(f.module, d, None),
-                        None => {
-                            return self.unknown(
-                                m,
-                                at,
-                                format!("Missing argument `{pname}` for `{name}`"),
-                            );
-                        }
-                    },
-                },
-            };
-            locals.vars.insert(pname.to_owned(), value);
-        }
-        let rest: Vec<Value<'p>> = args.collect();
-        match &p.vararg {
-            Some(v) => {
-                locals
-                    .vars
-                    .insert(v.name.as_str().to_owned(), Value::Seq(Rc::new(rest)));
-            }
-            None if !rest.is_empty() => {
-                return self.unknown(m, at, format!("Too many arguments for `{name}`"));
-            }
-            None => {}
-        }
-        for param in &p.kwonlyargs {
-            let pname = param.parameter.name.as_str();
-            let value = match kwargs.iter().position(|(k, _)| k == pname) {
-                Some(i) => kwargs.remove(i).1,
-                None => match &param.default {
-                    Some(d) => self.eval(f.module, d, None),
-                    None => {
-                        return self.unknown(
-                            m,
-                            at,
-                            format!("Missing argument `{pname}` for `{name}`"),
-                        );
-                    }
-                },
-            };
-            locals.vars.insert(pname.to_owned(), value);
-        }
-        match &p.kwarg {
-            Some(k) => {
-                let dict = kwargs
+        if self.is_enum_class(class) {
+            return match args.as_slice() {
+                [v] => self
+                    .enum_members(class)
                     .into_iter()
-                    .map(|(k, v)| (Value::Str(k.into()), v))
-                    .collect();
-                locals
-                    .vars
-                    .insert(k.name.as_str().to_owned(), Value::Dict(Rc::new(dict)));
-            }
-            None if !kwargs.is_empty() => {
-                return self.unknown(
-                    m,
-                    at,
-                    format!("Unexpected keyword argument `{}` for `{name}`", kwargs[0].0),
-                );
-            }
-            None => {}
+                    .find(|(name, _)| {
+                        let member = self.attr(
+                            m,
+                            Value::EnumMember(class, name.as_str().into()),
+                            "value",
+                            at,
+                        );
+                        builtins::equal(&member, v) == Some(true)
+                    })
+                    .map(|(name, _)| Value::EnumMember(class, name.into()))
+                    .unwrap_or_else(|| self.unknown(m, at, "No enum member has this value")),
+                _ => self.unknown(m, at, "Calling an enum is not evaluated statically"),
+            };
         }
-        if !self.enter() {
-            return self.unknown(m, at, format!("`{name}` calls itself too deeply"));
+        let mro = self.mro(class);
+        let plain = mro.iter().all(|c| {
+            self.bases(*c).iter().all(|b| {
+                matches!(b, Value::Class(_)) || matches!(b, Value::Builtin(n) if &**n == "object")
+            })
+        });
+        let init = mro.iter().find_map(|c| {
+            find_method(c.def, "__init__").map(|def| FuncRef {
+                module: c.module,
+                def,
+            })
+        });
+        let instance = Rc::new(Instance {
+            class,
+            args: args.clone(),
+            kwargs: kwargs.clone(),
+            attrs: RefCell::default(),
+        });
+        if plain && let Some(init) = init {
+            let mut call_args = args;
+            call_args.insert(0, Value::Instance(instance.clone()));
+            if let v @ Value::Unknown(_) = self.call_function(m, init, call_args, kwargs, at) {
+                return v;
+            }
         }
-        let v = self.eval(f.module, ret, Some(&locals));
-        self.leave();
-        v
+        Value::Instance(instance)
     }
 
     fn subscript(
@@ -1172,9 +1465,29 @@ impl<'p> Evaluator<'p> {
         locals: Option<&Locals<'p>>,
         at: TextSize,
     ) -> Value<'p> {
+        if let Expr::Slice(sl) = slice {
+            return self.slice(m, base, sl, locals, at);
+        }
         let index = self.eval(m, slice, locals);
         match (base, index) {
             (Value::Unknown(u), _) => Value::Unknown(u),
+            (_, Value::Unknown(u)) => Value::Unknown(u),
+            (Value::Class(c), Value::Str(member))
+                if self.is_enum_class(c)
+                    && self.enum_members(c).iter().any(|(n, _)| **n == *member) =>
+            {
+                Value::EnumMember(c, member)
+            }
+            (Value::Str(text), Value::Int(i)) => {
+                let chars: Vec<char> = text.chars().collect();
+                let len = chars.len() as i64;
+                let i = if i < 0 { i + len } else { i };
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| chars.get(i))
+                    .map(|c| Value::Str(c.to_string().into()))
+                    .unwrap_or_else(|| self.unknown(m, at, "Index out of range"))
+            }
             (Value::TableColumns(table), Value::Str(column)) => {
                 Value::ColumnRef(Rc::new(ColumnRef::Table {
                     table,
@@ -1205,7 +1518,76 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn binop(
+    /// `x[a:b:c]` of a string or sequence.
+    fn slice(
+        &self,
+        m: usize,
+        base: Value<'p>,
+        sl: &ast::ExprSlice,
+        locals: Option<&Locals<'p>>,
+        at: TextSize,
+    ) -> Value<'p> {
+        let bound = |e: &Option<Box<Expr>>| -> Result<Option<i64>, Value<'p>> {
+            match e.as_deref().map(|e| self.eval(m, e, locals)) {
+                None | Some(Value::None) => Ok(None),
+                Some(Value::Int(i)) => Ok(Some(i)),
+                Some(u @ Value::Unknown(_)) => Err(u),
+                Some(_) => Err(self.unknown(m, at, "Slice bounds must be numbers")),
+            }
+        };
+        let (lo, hi, step) = match (bound(&sl.lower), bound(&sl.upper), bound(&sl.step)) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c.unwrap_or(1)),
+            (Err(u), _, _) | (_, Err(u), _) | (_, _, Err(u)) => return u,
+        };
+        if step == 0 {
+            return self.unknown(m, at, "Slice step cannot be zero");
+        }
+        let pick = |len: usize| -> Vec<usize> {
+            let len = len as i64;
+            let norm = |i: i64| -> i64 {
+                let i = if i < 0 { i + len } else { i };
+                if step > 0 {
+                    i.clamp(0, len)
+                } else {
+                    i.clamp(-1, len - 1)
+                }
+            };
+            let (start, stop) = if step > 0 {
+                (lo.map_or(0, norm), hi.map_or(len, norm))
+            } else {
+                (lo.map_or(len - 1, norm), hi.map_or(-1, norm))
+            };
+            let mut out = Vec::new();
+            let mut i = start;
+            while (step > 0 && i < stop) || (step < 0 && i > stop) {
+                out.push(i as usize);
+                i += step;
+            }
+            out
+        };
+        match base {
+            Value::Str(text) => {
+                let chars: Vec<char> = text.chars().collect();
+                Value::Str(
+                    pick(chars.len())
+                        .into_iter()
+                        .map(|i| chars[i])
+                        .collect::<String>()
+                        .into(),
+                )
+            }
+            Value::Seq(items) => Value::Seq(Rc::new(
+                pick(items.len())
+                    .into_iter()
+                    .map(|i| items[i].clone())
+                    .collect(),
+            )),
+            u @ Value::Unknown(_) => u,
+            _ => self.unknown(m, at, "Cannot slice this value statically"),
+        }
+    }
+
+    pub(super) fn binop(
         &self,
         m: usize,
         left: Value<'p>,
@@ -1225,6 +1607,42 @@ impl<'p> Evaluator<'p> {
             (Operator::Mult, Value::Int(a), Value::Int(b)) => a
                 .checked_mul(b)
                 .map_or_else(|| self.unknown(m, at, "Integer overflow"), Value::Int),
+            (Operator::Mod, Value::Str(t), values) => builtins::percent_format(&t, &values)
+                .map_or_else(
+                    || self.unknown(m, at, "Cannot evaluate this `%` formatting statically"),
+                    |s| Value::Str(s.into()),
+                ),
+            (Operator::Mult, Value::Str(t), Value::Int(n))
+            | (Operator::Mult, Value::Int(n), Value::Str(t)) => {
+                if !(0..=100_000).contains(&n) {
+                    return self.unknown(m, at, "String repetition out of range");
+                }
+                Value::Str(t.repeat(n as usize).into())
+            }
+            (Operator::Mult, Value::Seq(a), Value::Int(n)) if (0..=100_000).contains(&n) => {
+                Value::Seq(Rc::new(
+                    a.iter()
+                        .cloned()
+                        .cycle()
+                        .take(a.len() * n as usize)
+                        .collect(),
+                ))
+            }
+            (Operator::FloorDiv, Value::Int(a), Value::Int(b)) if b != 0 => {
+                Value::Int(a.div_euclid(b) - i64::from(a.rem_euclid(b) != 0 && b < 0))
+            }
+            (Operator::Mod, Value::Int(a), Value::Int(b)) if b != 0 => {
+                Value::Int(((a % b) + b) % b)
+            }
+            (Operator::Div, Value::Int(a), Value::Int(b)) if b != 0 => {
+                Value::Float(a as f64 / b as f64)
+            }
+            (Operator::Pow, Value::Int(a), Value::Int(b)) if (0..64).contains(&b) => a
+                .checked_pow(b as u32)
+                .map_or_else(|| self.unknown(m, at, "Integer overflow"), Value::Int),
+            (Operator::Add, Value::Float(a), Value::Float(b)) => Value::Float(a + b),
+            (Operator::Sub, Value::Float(a), Value::Float(b)) => Value::Float(a - b),
+            (Operator::Mult, Value::Float(a), Value::Float(b)) => Value::Float(a * b),
             (Operator::Add, Value::Seq(a), Value::Seq(b)) => {
                 Value::Seq(Rc::new(a.iter().chain(b.iter()).cloned().collect()))
             }
@@ -1332,18 +1750,69 @@ pub fn is_classvar(annotation: &Expr) -> bool {
     }
 }
 
-/// The expression of a function whose body is (a docstring and) one `return`.
-pub fn single_return(def: &StmtFunctionDef) -> Option<&Expr> {
-    let mut body = def.body.iter().peekable();
-    if let Some(Stmt::Expr(e)) = body.peek()
-        && matches!(e.value.as_ref(), Expr::StringLiteral(_))
-    {
-        body.next();
-    }
-    match (body.next(), body.next()) {
-        (Some(Stmt::Return(r)), None) => r.value.as_deref(),
+/// A class nested in a class body: `class Kind(enum.Enum)` inside a model.
+pub fn find_nested_class<'p>(def: &'p StmtClassDef, name: &str) -> Option<&'p StmtClassDef> {
+    def.body.iter().rev().find_map(|s| match s {
+        Stmt::ClassDef(c) if c.name.as_str() == name => Some(c),
         _ => None,
+    })
+}
+
+/// The last function called `name` in a class body.
+pub fn find_method<'p>(def: &'p StmtClassDef, name: &str) -> Option<&'p StmtFunctionDef> {
+    def.body.iter().rev().find_map(|s| match s {
+        Stmt::FunctionDef(f) if f.name.as_str() == name => Some(f),
+        _ => None,
+    })
+}
+
+/// How a function in a class body behaves when read from the class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodKind {
+    /// `@classmethod`: bound to the class.
+    ClassMethod,
+    /// `@declared_attr` (also `.directive`, `.cascading`), `classproperty`,
+    /// `hybrid_property`-like class-level evaluation: called with the class.
+    Evaluated,
+    /// `@property`, `@cached_property`: an object with no schema meaning on the class.
+    Property,
+    Plain,
+}
+
+/// The decorators of `def` as the kind of method they make.
+pub fn method_kind(def: &StmtFunctionDef) -> MethodKind {
+    for d in &def.decorator_list {
+        let e = match &d.expression {
+            Expr::Call(c) => c.func.as_ref(),
+            other => other,
+        };
+        let (base, last) = match e {
+            Expr::Name(n) => ("", n.id.as_str()),
+            Expr::Attribute(a) => (
+                match a.value.as_ref() {
+                    Expr::Name(n) => n.id.as_str(),
+                    Expr::Attribute(b) => b.attr.as_str(),
+                    _ => "",
+                },
+                a.attr.as_str(),
+            ),
+            _ => continue,
+        };
+        match (base, last) {
+            (_, "classmethod") => return MethodKind::ClassMethod,
+            (_, "declared_attr" | "classproperty" | "hybridproperty")
+            | ("declared_attr", "directive" | "cascading") => return MethodKind::Evaluated,
+            (
+                _,
+                "property" | "cached_property" | "hybrid_property" | "hybrid_method" | "setter"
+                | "expression",
+            ) => {
+                return MethodKind::Property;
+            }
+            _ => {}
+        }
     }
+    MethodKind::Plain
 }
 
 /// `lambda x: [e.value for e in x]`
@@ -1384,6 +1853,91 @@ mod tests {
         p
     }
 
+    /// Runs `f` on a thread with a discovery thread's stack.
+    fn deep(f: impl FnOnce() + Send) {
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .stack_size(crate::discovery::DISCOVERY_STACK)
+                .spawn_scoped(s, f)
+                .expect("test thread")
+                .join()
+                .expect("test thread panicked");
+        });
+    }
+
+    #[test]
+    fn runs_helper_functions_statement_by_statement() {
+        deep(|| {
+            let p = project(&[(
+                "m.py",
+                r#"
+import re
+import enum
+from sqlalchemy import Column, ForeignKey, String
+
+class Kind(enum.IntEnum):
+    A = enum.auto()
+    B = enum.auto()
+
+def fk_column(target, *, nullable=False, **kw):
+    """Doc."""
+    kw.setdefault("index", True)
+    options = {"ondelete": "CASCADE"}
+    if target.startswith("auth."):
+        options["ondelete"] = None
+    elif len(target) > 40:
+        raise ValueError(target)
+    for key in ("onupdate",):
+        options[key] = kw.pop(key, None)
+    return Column(ForeignKey(target, **options), nullable=nullable, **kw)
+
+def snake(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+def names(prefix, n):
+    out = []
+    i = 0
+    while i < n:
+        out.append(f"{prefix}_{i:02d}")
+        i += 1
+    else:
+        out += ["%s_end" % prefix]
+    return out
+
+col = fk_column("users.id", onupdate="SET NULL")
+table = snake("UserProfile")
+ix = names("ix", 2)
+squares = {k: v * v for k, v in zip("ab", range(1, 3)) if v}
+label = "{0}-{name}".format("x", name=Kind.B.name)
+flag = "a" in ["a"] and not (1 > 2) or None
+"#,
+            )]);
+            let ev = Evaluator::new(&p);
+            let Value::Call(col) = value_of(&ev, 0, "col") else {
+                panic!("col")
+            };
+            assert!(matches!(col.kw("index"), Some(Value::Bool(true))));
+            assert!(matches!(col.kw("nullable"), Some(Value::Bool(false))));
+            let Value::Call(fk) = &col.args[0] else {
+                panic!("fk")
+            };
+            assert_eq!(fk.kw("ondelete").and_then(Value::as_str), Some("CASCADE"));
+            assert_eq!(fk.kw("onupdate").and_then(Value::as_str), Some("SET NULL"));
+            assert_eq!(value_of(&ev, 0, "table").as_str(), Some("user_profile"));
+            let Value::Seq(ix) = value_of(&ev, 0, "ix") else {
+                panic!("ix")
+            };
+            let ix: Vec<&str> = ix.iter().filter_map(Value::as_str).collect();
+            assert_eq!(ix, ["ix_00", "ix_01", "ix_end"]);
+            let Value::Dict(sq) = value_of(&ev, 0, "squares") else {
+                panic!("squares")
+            };
+            assert!(matches!(sq[1], (Value::Str(_), Value::Int(4))));
+            assert_eq!(value_of(&ev, 0, "label").as_str(), Some("x-B"));
+            assert!(matches!(value_of(&ev, 0, "flag"), Value::Bool(true)));
+        });
+    }
+
     fn value_of<'p>(ev: &Evaluator<'p>, m: usize, name: &str) -> Value<'p> {
         ev.module_name(m, name, TextSize::new(0))
     }
@@ -1420,17 +1974,26 @@ mod tests {
     }
 
     #[test]
-    fn cycles_and_complex_functions_are_unknown() {
+    fn cycles_recursion_and_endless_loops_are_unknown() {
+        deep(cycles_and_endless);
+    }
+
+    fn cycles_and_endless() {
         let p = project(&[(
             "m.py",
-            "a = b\nb = a\ndef f():\n    x = 1\n    return x\nc = f()\n",
+            "a = b\nb = a\ndef f():\n    x = 1\n    return x\nc = f()\ndef g(n):\n    return g(n + 1)\nd = g(0)\ndef h():\n    while True:\n        pass\ne = h()\n",
         )]);
         let ev = Evaluator::new(&p);
         assert!(value_of(&ev, 0, "a").is_unknown());
-        let Value::Unknown(u) = value_of(&ev, 0, "c") else {
+        assert!(matches!(value_of(&ev, 0, "c"), Value::Int(1)));
+        let Value::Unknown(u) = value_of(&ev, 0, "d") else {
             panic!("unknown")
         };
-        assert!(u.message.contains("single `return`"), "{}", u.message);
+        assert!(u.message.contains("too deeply"), "{}", u.message);
+        let Value::Unknown(u) = value_of(&ev, 0, "e") else {
+            panic!("unknown")
+        };
+        assert!(u.message.contains("steps"), "{}", u.message);
     }
 
     #[test]

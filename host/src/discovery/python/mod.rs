@@ -12,7 +12,9 @@
 //! evaluator that records which modules it read; the units are then merged, so a
 //! unit whose files are unchanged can come from the cache and the result is the same.
 
+mod builtins;
 mod eval;
+mod exec;
 mod model;
 mod naming;
 mod project;

@@ -16,7 +16,7 @@ use ruff_text_size::{Ranged, TextSize};
 
 use super::eval::{
     Call, ClassRef, ColumnRef, Evaluator, Locals, Site, Value, find_class_attr, is_classvar, is_sa,
-    last, metadata_of, root, single_return,
+    last, metadata_of, root,
 };
 use super::naming::Convention;
 use super::types::{SqlModelField, TypeProblem, Types};
@@ -654,10 +654,7 @@ impl<'e, 'p> Builder<'e, 'p> {
             };
             let value = match found {
                 (Some(expr), _) => {
-                    let locals = Locals {
-                        class_body: Some(k),
-                        ..Locals::default()
-                    };
+                    let locals = Locals::class(k);
                     self.ev.eval(k.module, expr, Some(&locals))
                 }
                 (None, _) => self.declared_attr_value(k, c, "__tablename__"),
@@ -686,32 +683,22 @@ impl<'e, 'p> Builder<'e, 'p> {
         owner: ClassRef<'p>,
         name: &str,
     ) -> Value<'p> {
-        let Some(f) = k.def.body.iter().rev().find_map(|s| match s {
-            Stmt::FunctionDef(f) if f.name.as_str() == name => Some(f),
-            _ => None,
-        }) else {
+        let Some(def) = super::eval::find_method(k.def, name) else {
             return self
                 .ev
                 .unknown(k.module, k.def.range.start(), format!("`{name}` not found"));
         };
-        let Some(ret) = single_return(f) else {
-            return self.ev.unknown(
-                k.module,
-                f.range.start(),
-                format!("`{name}` is not a single `return` statement"),
-            );
+        let f = super::eval::FuncRef {
+            module: k.module,
+            def,
         };
-        let mut locals = Locals {
-            class_body: Some(owner),
-            ..Locals::default()
-        };
-        if let Some(first) = f.parameters.args.first() {
-            locals.vars.insert(
-                first.parameter.name.as_str().to_owned(),
-                Value::Class(owner),
-            );
-        }
-        self.ev.eval(k.module, ret, Some(&locals))
+        self.ev.call_function(
+            k.module,
+            f,
+            vec![Value::Class(owner)],
+            Vec::new(),
+            def.range.start(),
+        )
     }
 
     fn class_table(
@@ -749,10 +736,7 @@ impl<'e, 'p> Builder<'e, 'p> {
             };
             let value = match found {
                 (Some(expr), _) => {
-                    let locals = Locals {
-                        class_body: Some(c),
-                        ..Locals::default()
-                    };
+                    let locals = Locals::class(c);
                     self.ev.eval(k.module, expr, Some(&locals))
                 }
                 (None, _) => self.declared_attr_value(k, c, "__table_args__"),
@@ -880,10 +864,7 @@ impl<'e, 'p> Builder<'e, 'p> {
         name: &str,
         sqlmodel: bool,
     ) -> Option<(ColDraft, Vec<FkDraft<'p>>, Vec<CheckDraft>)> {
-        let locals = Locals {
-            class_body: Some(k),
-            ..Locals::default()
-        };
+        let locals = Locals::class(k);
         let (annotation, value, value_expr): (
             Option<&'p Expr>,
             Option<Value<'p>>,
@@ -986,10 +967,7 @@ impl<'e, 'p> Builder<'e, 'p> {
     }
 
     fn is_mapped_annotation(&self, m: usize, annotation: &Expr, k: ClassRef<'p>) -> bool {
-        let locals = Locals {
-            class_body: Some(k),
-            ..Locals::default()
-        };
+        let locals = Locals::class(k);
         match self.annotation_value(m, annotation, &locals) {
             Value::Generic(g) => matches!(&g.0, Value::Lib(p) if last(p) == "Mapped"),
             _ => false,
@@ -1354,10 +1332,7 @@ impl<'e, 'p> Builder<'e, 'p> {
         at: TextSize,
     ) -> Option<(ColDraft, Vec<FkDraft<'p>>, Vec<CheckDraft>)> {
         let m = k.module;
-        let locals = Locals {
-            class_body: Some(k),
-            ..Locals::default()
-        };
+        let locals = Locals::class(k);
         let field = match &value {
             Some(Value::Call(c)) if root(&c.callee) == "sqlmodel" && c.name() == "Field" => {
                 Some(c.clone())

@@ -85,9 +85,9 @@ impl<'p> Types<'_, 'p> {
                 if self.ev.is_enum_class(*class) {
                     return self.enum_type(v, &[], &[]);
                 }
-                return self.custom_class(*class);
+                return self.custom_class(*class, None);
             }
-            Value::Instance(i) => return self.custom_class(i.class),
+            Value::Instance(i) => return self.custom_class(i.class, Some(i)),
             Value::Unknown(_) => return Err(self.unknown(v)),
             _ => return Err(self.problem("This is not a column type")),
         };
@@ -168,7 +168,11 @@ impl<'p> Types<'_, 'p> {
     }
 
     /// A project class used as a type: a `TypeDecorator` or `UserDefinedType` subclass.
-    fn custom_class(&self, class: super::eval::ClassRef<'p>) -> Result<ColumnType, TypeProblem> {
+    fn custom_class(
+        &self,
+        class: super::eval::ClassRef<'p>,
+        instance: Option<&super::eval::Instance<'p>>,
+    ) -> Result<ColumnType, TypeProblem> {
         let is_type = self.ev.mro(class).iter().any(|c| {
             self.ev.bases(*c).iter().any(|b| match b {
                 Value::Lib(p) | Value::Attr(_, p) => {
@@ -182,6 +186,25 @@ impl<'p> Types<'_, 'p> {
             for c in self.ev.mro(class) {
                 if let Some((Some(expr), _)) = super::eval::find_class_attr(c.def, "impl") {
                     let imp = self.ev.eval(c.module, expr, None);
+                    // `TypeDecorator.__init__` passes its arguments to the `impl` class:
+                    // `MyString(50)` with `impl = String` is `String(50)` to the database.
+                    let own_init = self
+                        .ev
+                        .mro(class)
+                        .iter()
+                        .any(|k| super::eval::find_method(k.def, "__init__").is_some());
+                    if let (Value::Lib(_), Some(i), false) = (&imp, instance, own_init)
+                        && (!i.args.is_empty() || !i.kwargs.is_empty())
+                    {
+                        let applied = self.ev.call(
+                            self.module,
+                            imp.clone(),
+                            i.args.clone(),
+                            i.kwargs.clone(),
+                            self.at,
+                        );
+                        return self.sa_type(&applied);
+                    }
                     return self.sa_type(&imp);
                 }
             }
