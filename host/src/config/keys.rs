@@ -292,6 +292,13 @@ pub static KEYS: &[KeySpec] = &[
     ),
     key(
         Discovery,
+        "SOURCE_ROOTS",
+        List(':'),
+        Some(""),
+        "Extra folders imports resolve in (`:`-separated; the project root, `src/` and `pyproject.toml` roots always)",
+    ),
+    key(
+        Discovery,
         "BACKENDS",
         List(','),
         Some("sqlalchemy"),

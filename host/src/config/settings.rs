@@ -168,6 +168,8 @@ pub struct Discovery {
     /// As configured; empty means the project root (see [`Settings::discovery_paths`]).
     pub paths: Vec<PathBuf>,
     pub exclude: Vec<String>,
+    /// `SOURCE_ROOTS`: folders (relative to the project root) imports resolve in.
+    pub source_roots: Vec<PathBuf>,
     pub backends: Vec<String>,
     /// Interpreter for the `sqlalchemy-import` backend, when configured.
     pub python: Option<PathBuf>,
@@ -348,6 +350,11 @@ pub(crate) fn build(
             .map(PathBuf::from)
             .collect(),
         exclude: slots.list("EXCLUDE_PATHS")?,
+        source_roots: slots
+            .list("SOURCE_ROOTS")?
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
         backends: slots.list("BACKENDS")?,
         python: slots
             .string("PYTHON")?

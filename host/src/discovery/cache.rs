@@ -123,6 +123,37 @@ pub struct Stored {
     pub key: String,
     pub tables: Vec<Table>,
     pub sources: Vec<SourceLocation>,
+    /// Files outside the walk that the models imported (library sources, project
+    /// modules outside `MODEL_DISCOVERY_PATHS`), with their sha256: the key does not
+    /// cover them, so each is checked when the result is loaded.
+    #[serde(default)]
+    pub outside: Vec<(String, String)>,
+}
+
+/// The sha256 of files outside the walk, each read at most once per run.
+#[derive(Debug)]
+pub struct Outside {
+    root: PathBuf,
+    seen: std::sync::Mutex<HashMap<String, Option<String>>>,
+}
+
+impl Outside {
+    pub fn new(root: &Path) -> Self {
+        Outside {
+            root: root.to_path_buf(),
+            seen: std::sync::Mutex::default(),
+        }
+    }
+
+    /// True when the file `key` (relative to the project root, or absolute) still has
+    /// the sha256 `sha`.
+    pub fn unchanged(&self, key: &str, sha: &str) -> bool {
+        let mut seen = self.seen.lock().expect("outside lock poisoned");
+        let now = seen
+            .entry(key.to_owned())
+            .or_insert_with(|| std::fs::read(self.root.join(key)).ok().map(|b| sha256(&b)));
+        now.as_deref() == Some(sha)
+    }
 }
 
 /// The stored result for `key`, if present and intact.
@@ -143,6 +174,7 @@ pub fn store(
     key: &str,
     tables: &[Table],
     sources: &[SourceLocation],
+    outside: &[(String, String)],
 ) -> std::io::Result<()> {
     let dir = dir(project_root);
     std::fs::create_dir_all(&dir)?;
@@ -160,6 +192,7 @@ pub fn store(
         "key": key,
         "tables": tables,
         "sources": sources,
+        "outside": outside,
     }))
     .map_err(std::io::Error::other)?;
     let mut bytes = sha256(&body).into_bytes();
@@ -259,7 +292,7 @@ mod tests {
             file: "models.py".into(),
             line: 3,
         }];
-        store(dir.path(), "abc", &[t.clone()], &sources).expect("store");
+        store(dir.path(), "abc", &[t.clone()], &sources, &[]).expect("store");
         let back = load(dir.path(), "abc").expect("cached");
         assert_eq!(back.tables, vec![t]);
         assert!(load(dir.path(), "other").is_none());

@@ -88,6 +88,8 @@ pub struct Request {
     pub paths: Vec<PathBuf>,
     /// `EXCLUDE_PATHS` entries.
     pub exclude: Vec<String>,
+    /// `SOURCE_ROOTS`: folders (relative to the project root) imports resolve in.
+    pub source_roots: Vec<PathBuf>,
     /// Never searched (migration scripts are not models).
     pub migrations_dir: PathBuf,
     pub backends: Vec<Backend>,
@@ -119,6 +121,7 @@ impl Request {
             project_root: settings.project_root.clone(),
             paths: settings.discovery_paths(),
             exclude: settings.discovery.exclude.clone(),
+            source_roots: settings.discovery.source_roots.clone(),
             migrations_dir: settings.migrations_dir(),
             backends,
             use_cache: true,
@@ -276,6 +279,10 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
     if req.use_cache
         && diagnostics.is_empty()
         && let Some(stored) = cache::load(&req.project_root, &key)
+        && {
+            let outside = cache::Outside::new(&req.project_root);
+            stored.outside.iter().all(|(k, sha)| outside.unchanged(k, sha))
+        }
     {
         stats.cached = true;
         if req.backends.contains(&Backend::SqlAlchemy) {
@@ -299,6 +306,7 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
     let mut found: Vec<(Table, SourceLocation)> = Vec::new();
     // Units to store when discovery succeeds: `Some` when any changed.
     let mut units_to_store: Option<HashMap<String, cache::UnitEntry>> = None;
+    let mut outside_files: Vec<(String, String)> = Vec::new();
     for backend in &req.backends {
         match backend {
             Backend::SqlAlchemy => {
@@ -317,12 +325,14 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
                         rel: l.file.rel.clone(),
                         candidate: l.candidate,
                         text: l.text.clone(),
+                        sha256: (l.problem.is_none()).then(|| l.sha256.clone()),
                     });
                 }
                 let units = python_units(req, &loaded, &python_files, inputs, &mut stats);
                 diagnostics.extend(units.diagnostics);
                 found.extend(units.found.into_iter().map(|f| (f.table, f.source)));
                 units_to_store = units.store;
+                outside_files = units.outside;
             }
             Backend::SqlAlchemyImport => {
                 let modules: Vec<import::Module> = loaded
@@ -414,6 +424,7 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
             &key,
             &discovery.schema.tables,
             &discovery.sources,
+            &outside_files,
         );
     }
     Ok(discovery)
@@ -434,6 +445,8 @@ struct PythonUnits {
     /// Every unit to store when discovery succeeds; `None` when the stored ones are
     /// still exactly right (or the cache is off).
     store: Option<HashMap<String, cache::UnitEntry>>,
+    /// Files read outside the walk, with their sha256.
+    outside: Vec<(String, String)>,
 }
 
 /// Runs the `sqlalchemy` backend, reusing every cached unit whose inputs are unchanged.
@@ -445,6 +458,7 @@ fn python_units(
     stats: &mut Stats,
 ) -> PythonUnits {
     let context = cache::unit_context(req, python_files);
+    let outside = cache::Outside::new(&req.project_root);
     let shas: HashMap<String, &str> = loaded
         .iter()
         .filter(|l| l.file.kind == FileKind::Python && l.problem.is_none())
@@ -469,13 +483,17 @@ fn python_units(
             && entry
                 .deps
                 .iter()
-                .all(|(rel, sha)| shas.get(rel).is_some_and(|s| *s == sha));
+                .all(|(rel, sha)| match shas.get(rel) {
+                    Some(s) => *s == sha,
+                    None => outside.unchanged(rel, sha),
+                });
         if fresh {
             kept_deps.insert(l.file.rel.clone(), entry.deps);
             reused.insert(l.file.rel.clone(), entry.output);
         }
     }
-    let outcome = python::discover(inputs, reused);
+    let roots = python::roots::detect(&req.project_root, &req.source_roots, &req.python);
+    let outcome = python::discover(inputs, roots, reused);
     stats.modules_cached = outcome.units.iter().filter(|u| u.deps.is_none()).count();
     stats.modules_evaluated = outcome.units.len() - stats.modules_cached;
     tracing::debug!(
@@ -483,6 +501,18 @@ fn python_units(
         cached = stats.modules_cached,
         "Model modules evaluated"
     );
+    // Files read outside the walk, for the whole-result cache to check.
+    let mut outside_deps: Vec<(String, String)> = outcome
+        .units
+        .iter()
+        .flat_map(|u| match &u.deps {
+            Some(d) => d.iter().map(|(p, sha)| (path_key(p), sha.clone())).collect::<Vec<_>>(),
+            None => kept_deps.get(&u.rel).cloned().unwrap_or_default(),
+        })
+        .filter(|(key, _)| !shas.contains_key(key))
+        .collect();
+    outside_deps.sort();
+    outside_deps.dedup();
     let changed = stats.modules_evaluated > 0 || kept_deps.len() != stored_count;
     let store = (req.use_cache && changed).then(|| {
         let mut out = HashMap::new();
@@ -493,14 +523,14 @@ fn python_units(
             }
             let deps = match u.deps {
                 None => kept_deps.remove(&u.rel),
-                Some(deps) => deps
-                    .iter()
-                    .map(|d| {
-                        let key = path_key(d);
-                        shas.get(&key).map(|s| (key, (*s).to_owned()))
-                    })
-                    .collect(),
+                Some(deps) => Some(
+                    deps.iter()
+                        .map(|(d, sha)| (path_key(d), sha.clone()))
+                        .collect::<Vec<_>>(),
+                ),
             };
+            // A unit that read a file it cannot fingerprint is evaluated again next time.
+            let deps = deps.filter(|d| d.iter().all(|(_, sha)| !sha.is_empty()));
             if let Some(deps) = deps {
                 out.insert(
                     path_key(&u.rel),
@@ -518,6 +548,7 @@ fn python_units(
         found: outcome.found,
         diagnostics: outcome.diagnostics,
         store,
+        outside: outside_deps,
     }
 }
 

@@ -136,6 +136,25 @@ impl Exclusions {
     }
 }
 
+/// True for another tool's migration scripts, which are never models: an Alembic
+/// script directory (`env.py` beside `versions/`) and a Django `migrations` package.
+pub fn is_migration_scripts(dir: &Path) -> bool {
+    if dir.join("env.py").is_file() && dir.join("versions").is_dir() {
+        return true;
+    }
+    dir.file_name().is_some_and(|n| n == "migrations") && dir.join("__init__.py").is_file() && {
+        // Django names its files `0001_initial.py`; a package of models that happens to
+        // be called `migrations` has none.
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.len() > 5 && name.ends_with(".py") && name.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+            })
+        })
+    }
+}
+
 /// Walks the roots in parallel and returns the input files, sorted by `rel`.
 ///
 /// Missing roots and unreadable entries become diagnostics; the caller decides that
@@ -176,7 +195,11 @@ pub fn walk(opts: &WalkOptions) -> Result<(Vec<WalkedFile>, Vec<Diagnostic>), Pa
         .follow_links(false)
         .filter_entry(move |entry| {
             let rel = relative(&root_dir, entry.path());
-            !filter_exclusions.excludes(entry.path(), &rel)
+            if filter_exclusions.excludes(entry.path(), &rel) {
+                return false;
+            }
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            !(is_dir && entry.depth() > 0 && is_migration_scripts(entry.path()))
         });
     let found = Mutex::new(Vec::new());
     let problems = Mutex::new(Vec::new());
@@ -260,6 +283,37 @@ pub fn prefilter(bytes: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn other_tools_migration_folders_are_not_walked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for (rel, text) in [
+            ("app/models.py", "x = 1\n"),
+            ("app/alembic/env.py", "x = 1\n"),
+            ("app/alembic/versions/abc_init.py", "x = 1\n"),
+            ("shop/migrations/__init__.py", ""),
+            ("shop/migrations/0001_initial.py", "x = 1\n"),
+            ("billing/migrations/__init__.py", ""),
+            ("billing/migrations/tables.py", "x = 1\n"),
+        ] {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        let (files, _) = super::walk(&super::WalkOptions {
+            project_root: root.to_path_buf(),
+            roots: vec![root.to_path_buf()],
+            exclude: Vec::new(),
+            always_exclude: Vec::new(),
+        })
+        .expect("walk");
+        let rels: Vec<String> = files.iter().map(|f| f.rel.to_string_lossy().replace('\\', "/")).collect();
+        assert_eq!(
+            rels,
+            ["app/models.py", "billing/migrations/__init__.py", "billing/migrations/tables.py"]
+        );
+    }
+
     use super::*;
 
     fn opts(root: &Path, exclude: &[&str]) -> WalkOptions {

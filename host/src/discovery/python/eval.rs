@@ -1846,6 +1846,7 @@ mod tests {
                     rel: PathBuf::from(rel),
                     candidate: true,
                     text: Some((*text).to_owned()),
+                    sha256: None,
                 })
                 .collect(),
         );

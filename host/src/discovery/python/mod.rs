@@ -18,6 +18,7 @@ mod exec;
 mod model;
 mod naming;
 mod project;
+pub mod roots;
 mod types;
 pub mod unit;
 
@@ -26,7 +27,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 pub use model::Found;
-pub use project::Input;
+pub use project::{Input, SourceRoots};
 pub use unit::UnitOutput;
 
 use crate::diagnostic::Diagnostic;
@@ -36,9 +37,10 @@ use crate::diagnostic::Diagnostic;
 pub struct Unit {
     /// The candidate's relative path.
     pub rel: PathBuf,
-    /// The modules it read (relative paths, itself included) when it was evaluated
-    /// now; `None` when it came from the cache.
-    pub deps: Option<Vec<PathBuf>>,
+    /// The modules it read (relative paths, or absolute ones for library files, with
+    /// their sha256; itself included) when it was evaluated now; `None` when it came
+    /// from the cache.
+    pub deps: Option<Vec<(PathBuf, String)>>,
     pub output: UnitOutput,
 }
 
@@ -53,9 +55,13 @@ pub struct Outcome {
 
 /// Reads the models of `inputs`; `reused` holds units (by relative path) whose inputs
 /// are known to be unchanged: they are not evaluated again.
-pub fn discover(inputs: Vec<Input>, mut reused: HashMap<PathBuf, UnitOutput>) -> Outcome {
-    let project = project::Project::new(inputs);
-    let candidates: Vec<usize> = (0..project.modules.len())
+pub fn discover(
+    inputs: Vec<Input>,
+    roots: SourceRoots,
+    mut reused: HashMap<PathBuf, UnitOutput>,
+) -> Outcome {
+    let project = project::Project::with_roots(inputs, roots);
+    let candidates: Vec<usize> = (0..project.modules.count())
         .filter(|&m| project.modules[m].candidate)
         .collect();
     let mut slots: Vec<Option<Unit>> = candidates
@@ -83,7 +89,10 @@ pub fn discover(inputs: Vec<Input>, mut reused: HashMap<PathBuf, UnitOutput>) ->
             .touched()
             .into_iter()
             .chain([m])
-            .map(|d| project.modules[d].rel.clone())
+            .map(|d| {
+                let module = &project.modules[d];
+                (module.rel.clone(), module.sha256().to_owned())
+            })
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();

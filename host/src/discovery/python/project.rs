@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use ruff_python_ast::{ModModule, PySourceType};
 use ruff_text_size::TextSize;
@@ -29,6 +29,7 @@ pub struct Module {
     /// Passed the prefilter: scanned for models.
     pub candidate: bool,
     text: OnceLock<Option<String>>,
+    sha256: OnceLock<String>,
     parsed: OnceLock<Parsed>,
 }
 
@@ -61,6 +62,17 @@ impl Parsed {
 }
 
 impl Module {
+    /// The sha256 of the file as it was read (empty when it cannot be read).
+    pub fn sha256(&self) -> &str {
+        self.sha256.get_or_init(|| {
+            self.parsed();
+            match self.text.get() {
+                Some(Some(t)) => super::super::cache::sha256(t.as_bytes()),
+                _ => String::new(),
+            }
+        })
+    }
+
     /// The parsed module (parsed on first use).
     pub fn parsed(&self) -> &Parsed {
         self.parsed.get_or_init(|| {
@@ -107,14 +119,47 @@ pub fn parse(rel: &std::path::Path, text: String) -> Parsed {
     }
 }
 
-/// Every Python module of the project.
+/// Where imports resolve: the project's source roots, then installed libraries.
+#[derive(Debug, Clone, Default)]
+pub struct SourceRoots {
+    /// The project root (for relative paths in messages).
+    pub project_root: PathBuf,
+    /// Absolute folders whose children are top-level packages, deepest first, the
+    /// project root last.
+    pub project: Vec<PathBuf>,
+    /// The `site-packages` folders of the project's virtual environment, read-only:
+    /// the source of pure-Python dependencies (a base class or mixin from a library).
+    pub libraries: Vec<PathBuf>,
+}
+
+/// Libraries whose names the evaluator knows by path (`sqlalchemy.orm.mapped_column`,
+/// `typing_extensions.Annotated`): their source is never parsed.
+const KNOWN_LIBRARIES: &[&str] = &[
+    "sqlalchemy",
+    "sqlmodel",
+    "flask_sqlalchemy",
+    "sqlalchemy_utils",
+    "typing_extensions",
+    "pydantic",
+    "pydantic_core",
+    "alembic",
+    "enum",
+    "typing",
+    "six",
+];
+
+/// Every Python module of the project, and those it imports from libraries (added
+/// when first imported; indices never change).
 #[derive(Debug, Default)]
 pub struct Project {
-    pub modules: Vec<Module>,
-    by_name: HashMap<String, usize>,
-    /// Last dotted component -> modules, for imports relative to a package root that is
-    /// not the project root (`src/app/...` imported as `app...`).
+    pub modules: boxcar::Vec<Module>,
+    /// Dotted name -> module; `None` remembers that nothing on disk has that name.
+    by_name: Mutex<HashMap<String, Option<usize>>>,
+    by_path: Mutex<HashMap<PathBuf, usize>>,
+    /// Last dotted component -> walked modules, for imports relative to a package
+    /// root that is not a source root.
     by_last: HashMap<String, Vec<usize>>,
+    roots: SourceRoots,
 }
 
 /// A file handed to [`Project::new`].
@@ -125,33 +170,76 @@ pub struct Input {
     pub candidate: bool,
     /// The text, when already read.
     pub text: Option<String>,
+    /// Its sha256, when known (the walk fingerprints every input).
+    pub sha256: Option<String>,
+}
+
+/// The dotted module name of `rel` (a path below a source root): `__init__` and the
+/// `.py` suffix dropped.
+fn dotted(rel: &std::path::Path) -> Option<(String, bool)> {
+    let mut parts: Vec<String> = rel
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let last = parts.pop()?;
+    let stem = last.strip_suffix(".py").unwrap_or(&last).to_owned();
+    let is_package = stem == "__init__";
+    if !is_package {
+        parts.push(stem);
+    }
+    Some((parts.join("."), is_package))
 }
 
 impl Project {
+    #[cfg(test)]
     pub fn new(inputs: Vec<Input>) -> Self {
-        let mut project = Project::default();
+        Self::with_roots(inputs, SourceRoots::default())
+    }
+
+    /// The project of `inputs` (paths absolute, `rel` relative to the project root),
+    /// named and resolved through `roots`.
+    pub fn with_roots(inputs: Vec<Input>, roots: SourceRoots) -> Self {
+        let mut project = Project {
+            roots,
+            ..Project::default()
+        };
+        let mut by_name = HashMap::new();
+        let mut by_path = HashMap::new();
         for input in inputs {
-            let mut parts: Vec<String> = input
-                .rel
-                .components()
-                .filter_map(|c| match c {
-                    std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-                    _ => None,
-                })
-                .collect();
-            let Some(last) = parts.pop() else { continue };
-            let stem = last.strip_suffix(".py").unwrap_or(&last).to_owned();
-            let is_package = stem == "__init__";
-            if !is_package {
-                parts.push(stem);
-            }
-            let name = parts.join(".");
+            // Named below the deepest source root holding it, as Python imports it.
+            let below = project
+                .roots
+                .project
+                .iter()
+                .find_map(|r| input.path.strip_prefix(r).ok())
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_else(|| input.rel.clone());
+            let Some((name, is_package)) = dotted(&below) else {
+                continue;
+            };
             let text = OnceLock::new();
             if let Some(t) = input.text {
                 let _ = text.set(Some(t));
             }
-            let index = project.modules.len();
-            project.by_name.insert(name.clone(), index);
+            let sha = OnceLock::new();
+            if let Some(s) = input.sha256 {
+                let _ = sha.set(s);
+            }
+            let index = project.modules.push(Module {
+                name: name.clone(),
+                is_package,
+                path: input.path.clone(),
+                rel: input.rel,
+                candidate: input.candidate,
+                text,
+                sha256: sha,
+                parsed: OnceLock::new(),
+            });
+            by_name.entry(name.clone()).or_insert(Some(index));
+            by_path.insert(input.path, index);
             if let Some(last) = name.rsplit('.').next() {
                 project
                     .by_last
@@ -159,37 +247,84 @@ impl Project {
                     .or_default()
                     .push(index);
             }
-            project.modules.push(Module {
-                name,
-                is_package,
-                path: input.path,
-                rel: input.rel,
-                candidate: input.candidate,
-                text,
-                parsed: OnceLock::new(),
-            });
         }
+        project.by_name = Mutex::new(by_name);
+        project.by_path = Mutex::new(by_path);
         project
+    }
+
+    /// A module named `dotted` on disk below a source root or in a library folder,
+    /// added to the project.
+    fn load(&self, dotted: &str) -> Option<usize> {
+        if dotted.is_empty() || dotted.split('.').any(|p| p.is_empty() || p.contains(['/', '\\'])) {
+            return None;
+        }
+        let first = dotted.split('.').next()?;
+        let parts: PathBuf = dotted.split('.').collect();
+        let libraries = if KNOWN_LIBRARIES.contains(&first) {
+            &[][..]
+        } else {
+            &self.roots.libraries[..]
+        };
+        for root in self.roots.project.iter().chain(libraries) {
+            let base = root.join(&parts);
+            for (path, is_package) in [(base.with_extension("py"), false), (base.join("__init__.py"), true)] {
+                if !path.is_file() {
+                    continue;
+                }
+                let mut by_path = self.by_path.lock().expect("project lock poisoned");
+                if let Some(&i) = by_path.get(&path) {
+                    return Some(i);
+                }
+                let rel = path
+                    .strip_prefix(&self.roots.project_root)
+                    .map(std::path::Path::to_path_buf)
+                    .unwrap_or_else(|_| path.clone());
+                let index = self.modules.push(Module {
+                    name: dotted.to_owned(),
+                    is_package,
+                    path: path.clone(),
+                    rel,
+                    candidate: false,
+                    text: OnceLock::new(),
+                    sha256: OnceLock::new(),
+                    parsed: OnceLock::new(),
+                });
+                by_path.insert(path, index);
+                return Some(index);
+            }
+        }
+        None
     }
 
     /// Parses every model candidate, in parallel.
     #[cfg(test)]
     pub fn parse_candidates(&self) {
-        let candidates: Vec<&Module> = self.modules.iter().filter(|m| m.candidate).collect();
+        let candidates: Vec<&Module> = self.modules.iter().map(|(_, m)| m).filter(|m| m.candidate).collect();
         super::super::par_for_each(&candidates, |m| {
             m.parsed();
         });
     }
 
-    /// The module called `dotted` (absolute import), if it is a project file.
+    /// The module called `dotted` (absolute import), if it is a project file or the
+    /// source of an installed library.
     ///
-    /// Tries the name relative to the project root, then any module whose dotted name
-    /// ends with `.{dotted}` when exactly one does (a package root below the project
-    /// root, such as `src/`).
+    /// Tries the walked modules, then the source roots and library folders on disk,
+    /// then any walked module whose dotted name ends with `.{dotted}` when exactly one
+    /// does (a package root that is not a source root).
     pub fn find(&self, dotted: &str) -> Option<usize> {
-        if let Some(&i) = self.by_name.get(dotted) {
-            return Some(i);
+        if let Some(&known) = self.by_name.lock().expect("project lock poisoned").get(dotted) {
+            return known;
         }
+        let found = self.load(dotted).or_else(|| self.find_suffix(dotted));
+        self.by_name
+            .lock()
+            .expect("project lock poisoned")
+            .insert(dotted.to_owned(), found);
+        found
+    }
+
+    fn find_suffix(&self, dotted: &str) -> Option<usize> {
         let last = dotted.rsplit('.').next()?;
         let suffix = format!(".{dotted}");
         let mut found = self.by_last.get(last)?.iter().filter(|&&i| {
@@ -239,6 +374,7 @@ mod tests {
             rel: PathBuf::from(rel),
             candidate: true,
             text: Some(String::new()),
+            sha256: None,
         }
     }
 
