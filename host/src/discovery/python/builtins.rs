@@ -393,6 +393,8 @@ pub fn call_builtin<'p>(
         ("print", _) => Value::None,
         // Descriptors made in a class body (`now = staticmethod(utcnow)`): no column.
         ("staticmethod" | "classmethod" | "property", _) => Value::Opaque,
+        // A sentinel: `MISSING = object()`.
+        ("object", []) => Value::Opaque,
         _ => return Err(unsupported()),
     })
 }

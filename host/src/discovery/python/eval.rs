@@ -140,6 +140,12 @@ pub enum Value<'p> {
     ColumnRef(Rc<ColumnRef<'p>>),
     /// `table.c`
     TableColumns(Rc<Call<'p>>),
+    /// `Model.__table__` of a mapped class without an explicit `__table__`.
+    ClassTable(ClassRef<'p>),
+    /// `Model.__table__.c`
+    ClassColumns(ClassRef<'p>),
+    /// A SQL expression built from columns and literals (`length >= 0`), as SQL text.
+    SqlExpr(Rc<str>),
     /// A member of a project enum: `Status.ACTIVE`.
     EnumMember(ClassRef<'p>, Rc<str>),
     /// A method of a `str`, `list`, `tuple` or `dict` value: `"x".lower`, `d.get`.
@@ -885,6 +891,28 @@ impl<'p> Evaluator<'p> {
                     return v.clone();
                 }
             }
+            if c.ops.len() == 1
+                && (matches!(left, Value::ColumnRef(_)) || matches!(right_v, Value::ColumnRef(_)))
+            {
+                // A SQL comparison: `CheckConstraint(length >= 0)`.
+                return match (sql_operand(&left), sql_operand(&right_v), op) {
+                    (Some(a), Some(b), _) if b == "NULL" && matches!(op, ast::CmpOp::Eq | ast::CmpOp::Is) => {
+                        Value::SqlExpr(format!("{a} IS NULL").into())
+                    }
+                    (Some(a), Some(b), _) if b == "NULL" && matches!(op, ast::CmpOp::NotEq | ast::CmpOp::IsNot) => {
+                        Value::SqlExpr(format!("{a} IS NOT NULL").into())
+                    }
+                    (Some(a), Some(b), ast::CmpOp::Eq | ast::CmpOp::NotEq | ast::CmpOp::Lt | ast::CmpOp::LtE | ast::CmpOp::Gt | ast::CmpOp::GtE) => {
+                        let sql_op = match op {
+                            ast::CmpOp::NotEq => "!=",
+                            ast::CmpOp::Eq => "=",
+                            other => other.as_str(),
+                        };
+                        Value::SqlExpr(format!("{a} {sql_op} {b}").into())
+                    }
+                    _ => self.unknown(m, c.range.start(), "Cannot render this SQL comparison statically"),
+                };
+            }
             let result = match op {
                 ast::CmpOp::Eq => builtins::equal(&left, &right_v),
                 ast::CmpOp::NotEq => builtins::equal(&left, &right_v).map(|b| !b),
@@ -960,6 +988,10 @@ impl<'p> Evaluator<'p> {
             })));
         }
         let locals = Locals::class(class);
+        // `Session = Session` in a class body reads the module's `Session`.
+        if self.scope(class.module).names.contains_key(name) {
+            locals.set(name, self.module_name(class.module, name, class.def.range.start()));
+        }
         Some(match stmt_value {
             Some(v) => self.eval(class.module, v, Some(&locals)),
             None => Value::Opaque,
@@ -1004,6 +1036,14 @@ impl<'p> Evaluator<'p> {
                     at,
                     format!("Cannot evaluate `.{name}` of `{}.{attr}`", call.name()),
                 )
+            }
+            Value::ClassTable(class) if matches!(name, "c" | "columns") => Value::ClassColumns(class),
+            Value::ClassColumns(class) => Value::ColumnRef(Rc::new(ColumnRef::Attr {
+                class,
+                attr: name.to_owned(),
+            })),
+            v @ Value::ColumnRef(_) if matches!(name, "desc" | "asc") => {
+                Value::Method(Rc::new((v, name.into())))
             }
             Value::TableColumns(table) => Value::ColumnRef(Rc::new(ColumnRef::Table {
                 table,
@@ -1102,6 +1142,9 @@ impl<'p> Evaluator<'p> {
                     }));
                 }
                 let locals = Locals::class(c);
+                if self.scope(c.module).names.contains_key(name) {
+                    locals.set(name, self.module_name(c.module, name, at));
+                }
                 return match value {
                     Some(v) => match self.eval(c.module, v, Some(&locals)) {
                         Value::Call(call) if call.name() == "Table" => Value::Call(call),
@@ -1110,6 +1153,17 @@ impl<'p> Evaluator<'p> {
                     None => Value::Opaque,
                 };
             }
+        }
+        if name == "__table__" {
+            return Value::ClassTable(class);
+        }
+        if name == "__members__" && self.is_enum_class(class) {
+            return Value::Dict(Rc::new(
+                self.enum_members(class)
+                    .into_iter()
+                    .map(|(n, _)| (Value::Str(n.as_str().into()), Value::EnumMember(class, n.into())))
+                    .collect(),
+            ));
         }
         if name == "metadata" {
             // The implicit MetaData of a `DeclarativeBase` subclass (or a SQLModel).
@@ -1370,6 +1424,17 @@ impl<'p> Evaluator<'p> {
                 self.call_function(m, f, args, kwargs, at)
             }
             Value::Class(class) => self.instantiate(m, class, args, kwargs, at),
+            Value::Method(method) if matches!(method.0, Value::ColumnRef(_)) => {
+                // `Model.id.desc()` is `sqlalchemy.desc(Model.id)`.
+                args.insert(0, method.0.clone());
+                Value::Call(Rc::new(Call {
+                    callee: format!("sqlalchemy.{}", method.1).into(),
+                    recv: None,
+                    args,
+                    kwargs,
+                    site,
+                }))
+            }
             Value::Method(method) => {
                 let (recv, name) = (&method.0, &*method.1);
                 let result = if builtins::is_mutator(name) {
@@ -1450,9 +1515,9 @@ impl<'p> Evaluator<'p> {
         if plain && let Some(init) = init {
             let mut call_args = args;
             call_args.insert(0, Value::Instance(instance.clone()));
-            if let v @ Value::Unknown(_) = self.call_function(m, init, call_args, kwargs, at) {
-                return v;
-            }
+            // An `__init__` that cannot be run leaves the attributes it did not set
+            // unknown: reading one later is what fails, where it matters.
+            let _ = self.call_function(m, init, call_args, kwargs, at);
         }
         Value::Instance(instance)
     }
@@ -1487,6 +1552,12 @@ impl<'p> Evaluator<'p> {
                     .and_then(|i| chars.get(i))
                     .map(|c| Value::Str(c.to_string().into()))
                     .unwrap_or_else(|| self.unknown(m, at, "Index out of range"))
+            }
+            (Value::ClassColumns(class), Value::Str(column)) => {
+                Value::ColumnRef(Rc::new(ColumnRef::Attr {
+                    class,
+                    attr: column.to_string(),
+                }))
             }
             (Value::TableColumns(table), Value::Str(column)) => {
                 Value::ColumnRef(Rc::new(ColumnRef::Table {
@@ -1662,6 +1733,23 @@ impl<'p> Evaluator<'p> {
             _ => self.unknown(m, at, "Unsupported operation"),
         }
     }
+}
+
+/// A column or literal as SQL text, the way SQLAlchemy compiles a check constraint.
+fn sql_operand(v: &Value<'_>) -> Option<String> {
+    Some(match v {
+        Value::ColumnRef(r) => match r.as_ref() {
+            ColumnRef::Attr { attr, .. } => attr.clone(),
+            ColumnRef::Table { column, .. } => column.clone(),
+        },
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Str(s) => format!("'{}'", s.replace('\'', "''")),
+        Value::Bool(true) => "true".into(),
+        Value::Bool(false) => "false".into(),
+        Value::None => "NULL".into(),
+        _ => return None,
+    })
 }
 
 fn same_key(a: &Value<'_>, b: &Value<'_>) -> bool {

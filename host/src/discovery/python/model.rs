@@ -932,11 +932,12 @@ impl<'e, 'p> Builder<'e, 'p> {
                 _ => None,
             },
             Some(v @ Value::Unknown(_)) => {
-                if matches!(
-                    value_expr,
-                    Some(Expr::Call(_) | Expr::Name(_) | Expr::Attribute(_))
-                ) || value_expr.is_none()
-                {
+                let flagged = match value_expr {
+                    Some(Expr::Call(call)) => self.may_make_column(k, &call.func),
+                    Some(Expr::Name(_) | Expr::Attribute(_)) | None => true,
+                    Some(_) => false,
+                };
+                if flagged {
                     self.unresolved(
                         &v,
                         m,
@@ -963,6 +964,34 @@ impl<'e, 'p> Builder<'e, 'p> {
                     None
                 }
             }
+        }
+    }
+
+    /// Whether a call of `func` in the body of `k`, whose result could not be
+    /// evaluated, may make a column: SQLAlchemy's own callables and project functions
+    /// that spell a column constructor may; other libraries' calls, builtins and
+    /// methods of plain values (`conf.getint(...)`, `"x".join(...)`) do not.
+    fn may_make_column(&self, k: ClassRef<'p>, func: &Expr) -> bool {
+        let locals = Locals::class(k);
+        let source_builds_column = |f: &super::eval::FuncRef<'p>| {
+            let text = &self.ev.project.modules[f.module].parsed().text;
+            let body = text.get(f.def.range().start().to_usize()..f.def.range().end().to_usize()).unwrap_or("");
+            ["Column(", "mapped_column(", "column_property(", "deferred(", "Field("]
+                .iter()
+                .any(|c| body.contains(c))
+        };
+        match self.ev.eval(k.module, func, Some(&locals)) {
+            Value::Lib(p) => is_sa(&p),
+            Value::Attr(call, _) | Value::Call(call) => is_sa(&call.callee),
+            Value::Builtin(_) | Value::Method(_) | Value::Opaque => false,
+            Value::Function(f) => source_builds_column(&f),
+            Value::Bound(b) => source_builds_column(&b.0),
+            Value::Class(c) => self.ev.mro(c).iter().any(|x| {
+                self.ev.bases(*x).iter().any(|b| {
+                    matches!(b, Value::Lib(p) if is_sa(p) && matches!(last(p), "Column" | "MappedColumn"))
+                })
+            }),
+            _ => true,
         }
     }
 
@@ -1481,6 +1510,15 @@ impl<'e, 'p> Builder<'e, 'p> {
     fn sql_text(&mut self, v: &Value<'p>, m: usize, at: TextSize) -> Result<Option<String>, ()> {
         match v {
             Value::Str(s) => Ok(Some(format!("'{}'", s.replace('\'', "''")))),
+            Value::SqlExpr(s) => Ok(Some(s.to_string())),
+            // A member of a `str` enum is a string to SQLAlchemy.
+            Value::EnumMember(..) => match self.ev.attr(m, v.clone(), "value", at) {
+                Value::Str(s) => Ok(Some(format!("'{}'", s.replace('\'', "''")))),
+                other => {
+                    self.unresolved(&other, m, at, "the value of this enum member");
+                    Err(())
+                }
+            },
             Value::Call(c) if is_sa(&c.callee) => {
                 match c.name() {
                     "text" | "literal_column" => match c.args.first() {
@@ -1587,7 +1625,7 @@ impl<'e, 'p> Builder<'e, 'p> {
         let (m, at) = (c.site.0, TextSize::new(c.site.1));
         let sql = match c.args.first().or_else(|| c.kw("sqltext")) {
             Some(Value::Str(s)) => s.to_string(),
-            Some(v @ Value::Call(_)) => {
+            Some(v @ (Value::Call(_) | Value::SqlExpr(_))) => {
                 let v = v.clone();
                 self.sql_text(&v, m, at).ok().flatten()?
             }
@@ -1779,11 +1817,30 @@ impl<'e, 'p> Builder<'e, 'p> {
                     let e = item.clone();
                     columns.push(IndexCol::Expr(self.sql_text(&e, m, at).ok().flatten()?));
                 }
+                Value::Call(e) if is_sa(&e.callee) && matches!(e.name(), "desc" | "asc") => {
+                    let Some(Value::ColumnRef(r)) = e.args.first() else {
+                        let other = e.args.first().cloned().unwrap_or(Value::None);
+                        self.unresolved(&other, m, at, "an index column");
+                        return None;
+                    };
+                    let col = self.column_name_of_ref(r);
+                    columns.push(IndexCol::Expr(format!("{col} {}", e.name().to_uppercase())));
+                }
                 Value::Call(e) if e.callee.contains(".func.") => {
                     let mut parts = Vec::new();
                     for a in &e.args {
                         match a {
                             Value::ColumnRef(r) => parts.push(self.column_name_of_ref(r)),
+                            Value::Call(t) if is_sa(&t.callee) && t.name() == "text" => {
+                                match t.args.first() {
+                                    Some(Value::Str(s)) => parts.push(s.to_string()),
+                                    other => {
+                                        let other = other.cloned().unwrap_or(Value::None);
+                                        self.unresolved(&other, m, at, "an index expression argument");
+                                        return None;
+                                    }
+                                }
+                            }
                             other => {
                                 self.unresolved(other, m, at, "an index expression argument");
                                 return None;
