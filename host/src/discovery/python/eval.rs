@@ -440,8 +440,19 @@ impl<'p> Evaluator<'p> {
                     }
                 }
                 Stmt::Try(t) => {
-                    self.bind_suite(m, &t.body, scope);
-                    self.bind_suite(m, &t.orelse, scope);
+                    // `try: import x / except ImportError: x = None`: the handler's
+                    // names when the environment lacks `x`, the body's otherwise.
+                    if self.import_fails(m, &t.body) == Some(true)
+                        && let Some(handler) = t.handlers.iter().find_map(|h| {
+                            let ast::ExceptHandler::ExceptHandler(h) = h;
+                            catches_import_error(h).then_some(h)
+                        })
+                    {
+                        self.bind_suite(m, &handler.body, scope);
+                    } else {
+                        self.bind_suite(m, &t.body, scope);
+                        self.bind_suite(m, &t.orelse, scope);
+                    }
                     self.bind_suite(m, &t.finalbody, scope);
                 }
                 Stmt::TypeAlias(t) => {
@@ -474,6 +485,35 @@ impl<'p> Evaluator<'p> {
                 format!("Evaluation stopped after {STEP_BUDGET} steps here: a loop or recursion that does not end?"),
             )
         })
+    }
+
+    /// Whether an import at the top of `body` fails in this environment.
+    fn import_fails(&self, m: usize, body: &[Stmt]) -> Option<bool> {
+        let mut decided = Some(false);
+        for stmt in body {
+            let modules: Vec<String> = match stmt {
+                Stmt::Import(i) => i.names.iter().map(|a| a.name.as_str().to_owned()).collect(),
+                Stmt::ImportFrom(i) if i.level == 0 => {
+                    i.module.iter().map(|n| n.as_str().to_owned()).collect()
+                }
+                Stmt::ImportFrom(i) => {
+                    let name = self.project.absolute_name(m, i.level, i.module.as_ref().map(|n| n.as_str()));
+                    if self.project.find(&name).is_none() {
+                        return Some(true);
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            for module in modules {
+                match self.project.importable(root(&module)) {
+                    Some(false) => return Some(true),
+                    None => decided = None,
+                    Some(true) => {}
+                }
+            }
+        }
+        decided
     }
 
     pub(super) fn enter(&self) -> bool {
@@ -1013,6 +1053,9 @@ impl<'p> Evaluator<'p> {
     /// `base.name`
     pub fn attr(&self, m: usize, base: Value<'p>, name: &str, at: TextSize) -> Value<'p> {
         match base {
+            Value::Lib(path) if name == "TYPE_CHECKING" && matches!(&*path, "typing" | "typing_extensions") => {
+                Value::Bool(false)
+            }
             Value::Lib(path) => Value::Lib(format!("{path}.{name}").into()),
             Value::Module(target) => {
                 if self.scope(target).names.contains_key(name) {
@@ -1835,6 +1878,24 @@ pub fn is_classvar(annotation: &Expr) -> bool {
         Expr::Name(n) => n.id.as_str() == "ClassVar",
         Expr::Attribute(a) => a.attr.as_str() == "ClassVar",
         _ => false,
+    }
+}
+
+/// True for `except ImportError`, `ModuleNotFoundError`, `Exception`, a tuple with one
+/// of them, or a bare `except:`.
+fn catches_import_error(h: &ast::ExceptHandlerExceptHandler) -> bool {
+    let names = |e: &Expr| -> bool {
+        let n = match e {
+            Expr::Name(n) => n.id.as_str(),
+            Expr::Attribute(a) => a.attr.as_str(),
+            _ => "",
+        };
+        matches!(n, "ImportError" | "ModuleNotFoundError" | "Exception" | "BaseException")
+    };
+    match h.type_.as_deref() {
+        None => true,
+        Some(Expr::Tuple(t)) => t.elts.iter().any(names),
+        Some(e) => names(e),
     }
 }
 

@@ -143,13 +143,61 @@ impl<'p> Evaluator<'p> {
 
     /// Runs `body` in module `m` with `locals`.
     pub fn exec_block(&self, m: usize, body: &'p [Stmt], locals: &Locals<'p>) -> Run<'p> {
-        for stmt in body {
-            match self.exec_stmt(m, stmt, locals)? {
-                Flow::Next => {}
-                other => return Ok(other),
+        for (i, stmt) in body.iter().enumerate() {
+            match self.exec_stmt(m, stmt, locals) {
+                Ok(Flow::Next) => {}
+                Ok(other) => return Ok(other),
+                Err(u) => {
+                    if let Stmt::If(s) = stmt
+                        && let Some(flow) = self.both_ways(m, s, &body[i + 1..], locals)
+                    {
+                        return Ok(flow);
+                    }
+                    return Err(u);
+                }
             }
         }
         Ok(Flow::Next)
+    }
+
+    /// An `if` whose condition depends on the run time (a configured database URL):
+    /// every way through it and the rest of the block, each on its own copy of the
+    /// locals. When all return the same schema (they differ only in dialect options
+    /// such as `mysql_engine`), that is the result; otherwise `None`.
+    fn both_ways(
+        &self,
+        m: usize,
+        s: &'p ruff_python_ast::StmtIf,
+        rest: &'p [Stmt],
+        locals: &Locals<'p>,
+    ) -> Option<Flow<'p>> {
+        let mut branches: Vec<&'p [Stmt]> = vec![&s.body];
+        branches.extend(s.elif_else_clauses.iter().map(|c| &c.body[..]));
+        if s.elif_else_clauses.last().is_none_or(|c| c.test.is_some()) {
+            branches.push(&[]);
+        }
+        let mut result: Option<Value<'p>> = None;
+        for branch in branches {
+            let scope = locals.child();
+            let returned = match self.exec_block(m, branch, &scope).ok()? {
+                Flow::Return(v) => v,
+                Flow::Next => match self.exec_block(m, rest, &scope).ok()? {
+                    Flow::Return(v) => v,
+                    Flow::Next => Value::None,
+                    Flow::Break | Flow::Continue => return None,
+                },
+                Flow::Break | Flow::Continue => return None,
+            };
+            match &result {
+                None => result = Some(returned),
+                Some(first) => {
+                    if !same_schema(first, &returned) {
+                        return None;
+                    }
+                }
+            }
+        }
+        result.map(|v| Flow::Return(without_dialect_options(&v)))
     }
 
     fn stop(&self, m: usize, at: TextSize, message: impl Into<String>) -> Value<'p> {
@@ -567,5 +615,63 @@ impl<'p> Evaluator<'p> {
             }
         }
         Ok(())
+    }
+}
+
+/// Table options for one database only (`mysql_engine`, `postgresql_using`): they do
+/// not change the schema discovery reports.
+fn is_dialect_option(key: &Value<'_>) -> bool {
+    key.as_str().is_some_and(|k| {
+        ["mysql_", "mariadb_", "postgresql_", "sqlite_", "mssql_", "oracle_"]
+            .iter()
+            .any(|p| k.starts_with(p))
+    })
+}
+
+/// `v` without dialect-only options: a dict of only those is `None`, and such a dict
+/// at the end of a `__table_args__` tuple is dropped.
+fn without_dialect_options<'p>(v: &Value<'p>) -> Value<'p> {
+    match v {
+        Value::Dict(items) => {
+            let kept: Vec<_> = items.iter().filter(|(k, _)| !is_dialect_option(k)).cloned().collect();
+            if kept.is_empty() {
+                Value::None
+            } else {
+                Value::Dict(Rc::new(kept))
+            }
+        }
+        Value::Seq(items) => Value::Seq(Rc::new(
+            items
+                .iter()
+                .map(without_dialect_options)
+                .filter(|x| !matches!(x, Value::None))
+                .collect(),
+        )),
+        other => other.clone(),
+    }
+}
+
+/// Structural equality of two results after dropping dialect-only options.
+fn same_schema(a: &Value<'_>, b: &Value<'_>) -> bool {
+    same_value(&without_dialect_options(a), &without_dialect_options(b))
+}
+
+fn same_value(a: &Value<'_>, b: &Value<'_>) -> bool {
+    match (a, b) {
+        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| same_value(a, b)),
+        (Value::Dict(x), Value::Dict(y)) => {
+            x.len() == y.len()
+                && x.iter().zip(y.iter()).all(|((ka, va), (kb, vb))| same_value(ka, kb) && same_value(va, vb))
+        }
+        (Value::Call(x), Value::Call(y)) => {
+            x.callee == y.callee
+                && x.args.len() == y.args.len()
+                && x.kwargs.len() == y.kwargs.len()
+                && x.args.iter().zip(&y.args).all(|(a, b)| same_value(a, b))
+                && x.kwargs.iter().zip(&y.kwargs).all(|((ka, va), (kb, vb))| ka == kb && same_value(va, vb))
+        }
+        (Value::ColumnRef(x), Value::ColumnRef(y)) => format!("{x:?}") == format!("{y:?}"),
+        (Value::SqlExpr(x), Value::SqlExpr(y)) => x == y,
+        _ => builtins::equal(a, b) == Some(true),
     }
 }

@@ -281,13 +281,30 @@ impl<'e, 'p> Builder<'e, 'p> {
             }
             Stmt::Expr(e) => self.top_level_call(m, &e.value, standalone),
             Stmt::If(s) => {
-                for stmt in &s.body {
-                    self.statement(m, stmt, standalone);
-                }
-                for clause in &s.elif_else_clauses {
-                    for stmt in &clause.body {
-                        self.statement(m, stmt, standalone);
+                // The branch Python takes when the condition is known (`if TYPE_CHECKING:`,
+                // `if oauth_support:`); every branch when it is not.
+                let mut branches: Vec<(Option<&'p Expr>, &'p [Stmt])> = vec![(Some(&*s.test), &s.body[..])];
+                branches.extend(s.elif_else_clauses.iter().map(|c| (c.test.as_ref(), &c.body[..])));
+                let mut taken = None;
+                for (test, body) in &branches {
+                    match test.map(|t| super::builtins::truthy(&self.ev.eval(m, t, None))) {
+                        None | Some(Some(true)) => {
+                            taken = Some(*body);
+                            break;
+                        }
+                        Some(Some(false)) => {}
+                        Some(None) => {
+                            for (_, body) in &branches {
+                                for stmt in *body {
+                                    self.statement(m, stmt, standalone);
+                                }
+                            }
+                            return;
+                        }
                     }
+                }
+                for stmt in taken.unwrap_or(&[]) {
+                    self.statement(m, stmt, standalone);
                 }
             }
             _ => {}
@@ -1831,6 +1848,11 @@ impl<'e, 'p> Builder<'e, 'p> {
                     for a in &e.args {
                         match a {
                             Value::ColumnRef(r) => parts.push(self.column_name_of_ref(r)),
+                            Value::Call(c) if is_sa(&c.callee) && c.name() == "Column" && matches!(c.args.first(), Some(Value::Str(_))) => {
+                                if let Some(Value::Str(name)) = c.args.first() {
+                                    parts.push(name.to_string());
+                                }
+                            }
                             Value::Call(t) if is_sa(&t.callee) && t.name() == "text" => {
                                 match t.args.first() {
                                     Some(Value::Str(s)) => parts.push(s.to_string()),
