@@ -1099,6 +1099,10 @@ impl<'p> Evaluator<'p> {
                 if let Some(v) = i.attrs.borrow().get(name) {
                     return v.clone();
                 }
+                // `MyType().with_variant(...)`: the type a dialect does not override.
+                if name == "with_variant" {
+                    return Value::Method(Rc::new((Value::Instance(i), name.into())));
+                }
                 match self.class_attr(i.class, name, at, m) {
                     Value::Function(f) => Value::Bound(Rc::new((f, Value::Instance(i.clone())))),
                     other => other,
@@ -1288,6 +1292,13 @@ impl<'p> Evaluator<'p> {
             .into_iter()
             .filter_map(|b| match b {
                 Value::Class(c) if c != class => Some(c),
+                // `declarative_base(cls=IronicBase)`: every model derives from `cls`.
+                Value::Call(call) if matches!(call.name(), "declarative_base" | "generate_base") => {
+                    match call.kw("cls") {
+                        Some(Value::Class(c)) if *c != class => Some(*c),
+                        _ => None,
+                    }
+                }
                 _ => None,
             })
             .collect();
@@ -1467,6 +1478,9 @@ impl<'p> Evaluator<'p> {
                 self.call_function(m, f, args, kwargs, at)
             }
             Value::Class(class) => self.instantiate(m, class, args, kwargs, at),
+            Value::Method(method) if matches!(method.0, Value::Instance(_)) && &*method.1 == "with_variant" => {
+                method.0.clone()
+            }
             Value::Method(method) if matches!(method.0, Value::ColumnRef(_)) => {
                 // `Model.id.desc()` is `sqlalchemy.desc(Model.id)`.
                 args.insert(0, method.0.clone());

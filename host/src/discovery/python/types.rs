@@ -80,6 +80,15 @@ impl<'p> Types<'_, 'p> {
         let empty = Vec::new();
         let (path, args, kwargs) = match v {
             Value::Lib(path) => (path.as_ref(), &empty[..], &[][..]),
+            // `String(30).with_variant(...)`: the generic type; `MutableDict.as_mutable(JSON)`:
+            // the wrapped type.
+            Value::Call(c) if c.name() == "with_variant" && c.recv.is_some() => {
+                let recv = c.recv.as_ref().expect("checked");
+                return self.sa_type(&Value::Call(recv.clone()));
+            }
+            Value::Call(c) if c.name() == "as_mutable" && is_sa(&c.callee) && c.args.len() == 1 => {
+                return self.sa_type(&c.args[0]);
+            }
             Value::Call(c) => (c.callee.as_ref(), &c.args[..], &c.kwargs[..]),
             Value::Class(class) => {
                 if self.ev.is_enum_class(*class) {
