@@ -281,7 +281,10 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
         && let Some(stored) = cache::load(&req.project_root, &key)
         && {
             let outside = cache::Outside::new(&req.project_root);
-            stored.outside.iter().all(|(k, sha)| outside.unchanged(k, sha))
+            stored
+                .outside
+                .iter()
+                .all(|(k, sha)| outside.unchanged(k, sha))
         }
     {
         stats.cached = true;
@@ -480,13 +483,10 @@ fn python_units(
             continue;
         };
         let fresh = entry.context == context
-            && entry
-                .deps
-                .iter()
-                .all(|(rel, sha)| match shas.get(rel) {
-                    Some(s) => *s == sha,
-                    None => outside.unchanged(rel, sha),
-                });
+            && entry.deps.iter().all(|(rel, sha)| match shas.get(rel) {
+                Some(s) => *s == sha,
+                None => outside.unchanged(rel, sha),
+            });
         if fresh {
             kept_deps.insert(l.file.rel.clone(), entry.deps);
             reused.insert(l.file.rel.clone(), entry.output);
@@ -506,7 +506,10 @@ fn python_units(
         .units
         .iter()
         .flat_map(|u| match &u.deps {
-            Some(d) => d.iter().map(|(p, sha)| (path_key(p), sha.clone())).collect::<Vec<_>>(),
+            Some(d) => d
+                .iter()
+                .map(|(p, sha)| (path_key(p), sha.clone()))
+                .collect::<Vec<_>>(),
             None => kept_deps.get(&u.rel).cloned().unwrap_or_default(),
         })
         .filter(|(key, _)| !shas.contains_key(key))

@@ -559,3 +559,60 @@ fn per_module_cache_never_keeps_failures_and_rebuilds_damage() {
         (6, 0)
     );
 }
+
+#[test]
+fn imports_resolve_over_source_roots_and_the_venv_outside_the_scan_scope() {
+    let dir = project(&[
+        // A src/ layout: the package is `shop`, not `src.shop`.
+        ("src/shop/__init__.py", ""),
+        (
+            "src/shop/db.py",
+            "from sqlalchemy.orm import declarative_base\nfrom timestamps import Stamped\nBase = declarative_base(cls=Stamped)\nNAME_LEN = 40\n",
+        ),
+        (
+            "src/shop/models/item.py",
+            "import enum\nfrom sqlalchemy import Column, Enum, Integer, String\nfrom ..db import Base, NAME_LEN\n\nclass Item(Base):\n    __tablename__ = 'item'\n    class Kind(enum.Enum):\n        A = 'a'\n    id = Column(Integer, primary_key=True)\n    name = Column(String(NAME_LEN))\n    kind = Column(Enum(Kind))\n",
+        ),
+        // A pure-Python library in the project's venv, read, never imported.
+        (".venv/pyvenv.cfg", "home = /usr/bin\n"),
+        (
+            ".venv/lib/python3.11/site-packages/timestamps.py",
+            "from sqlalchemy import Column, DateTime\n\nclass Stamped:\n    created_at = Column(DateTime)\n",
+        ),
+        // Another tool's migrations are never models.
+        ("src/shop/alembic/env.py", "raise SystemExit\n"),
+        (
+            "src/shop/alembic/versions/0001_init.py",
+            "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nB = declarative_base()\nclass Item(B):\n    __tablename__ = 'item'\n    id = sa.Column(sa.Integer, primary_key=True)\n",
+        ),
+    ]);
+    let req = Request {
+        paths: vec![dir.path().join("src/shop/models")],
+        ..request(dir.path())
+    };
+    let d = match discover(&req) {
+        Ok(d) => d,
+        Err(e) => panic!("{e}: {:#?}", e.diagnostics()),
+    };
+    let t = &d.schema.tables[0];
+    assert_eq!(d.schema.tables.len(), 1);
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "name", "kind", "created_at"]);
+    assert_eq!(t.columns[1].ty, ColumnType::String(Some(40)));
+    assert!(matches!(&t.columns[2].ty, ColumnType::Enum { values, .. } if values == &["A"]));
+    // An edit of the library file outside the walk is seen through both caches.
+    let cached = Request {
+        use_cache: true,
+        ..req.clone()
+    };
+    discover(&cached).expect("cold");
+    assert!(discover(&cached).expect("warm").stats.cached);
+    std::fs::write(
+        dir.path().join(".venv/lib/python3.11/site-packages/timestamps.py"),
+        "from sqlalchemy import Column, DateTime\n\nclass Stamped:\n    updated_at = Column(DateTime)\n",
+    )
+    .expect("edit");
+    let after = discover(&cached).expect("after edit");
+    assert!(!after.stats.cached);
+    assert_eq!(after.schema.tables[0].columns[3].name, "updated_at");
+}

@@ -149,7 +149,9 @@ pub fn is_migration_scripts(dir: &Path) -> bool {
             entries.flatten().any(|e| {
                 let name = e.file_name();
                 let name = name.to_string_lossy();
-                name.len() > 5 && name.ends_with(".py") && name.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                name.len() > 5
+                    && name.ends_with(".py")
+                    && name.as_bytes()[..4].iter().all(u8::is_ascii_digit)
             })
         })
     }
@@ -307,10 +309,17 @@ mod tests {
             always_exclude: Vec::new(),
         })
         .expect("walk");
-        let rels: Vec<String> = files.iter().map(|f| f.rel.to_string_lossy().replace('\\', "/")).collect();
+        let rels: Vec<String> = files
+            .iter()
+            .map(|f| f.rel.to_string_lossy().replace('\\', "/"))
+            .collect();
         assert_eq!(
             rels,
-            ["app/models.py", "billing/migrations/__init__.py", "billing/migrations/tables.py"]
+            [
+                "app/models.py",
+                "billing/migrations/__init__.py",
+                "billing/migrations/tables.py"
+            ]
         );
     }
 

@@ -497,7 +497,11 @@ impl<'p> Evaluator<'p> {
                     i.module.iter().map(|n| n.as_str().to_owned()).collect()
                 }
                 Stmt::ImportFrom(i) => {
-                    let name = self.project.absolute_name(m, i.level, i.module.as_ref().map(|n| n.as_str()));
+                    let name = self.project.absolute_name(
+                        m,
+                        i.level,
+                        i.module.as_ref().map(|n| n.as_str()),
+                    );
                     if self.project.find(&name).is_none() {
                         return Some(true);
                     }
@@ -936,13 +940,26 @@ impl<'p> Evaluator<'p> {
             {
                 // A SQL comparison: `CheckConstraint(length >= 0)`.
                 return match (sql_operand(&left), sql_operand(&right_v), op) {
-                    (Some(a), Some(b), _) if b == "NULL" && matches!(op, ast::CmpOp::Eq | ast::CmpOp::Is) => {
+                    (Some(a), Some(b), _)
+                        if b == "NULL" && matches!(op, ast::CmpOp::Eq | ast::CmpOp::Is) =>
+                    {
                         Value::SqlExpr(format!("{a} IS NULL").into())
                     }
-                    (Some(a), Some(b), _) if b == "NULL" && matches!(op, ast::CmpOp::NotEq | ast::CmpOp::IsNot) => {
+                    (Some(a), Some(b), _)
+                        if b == "NULL" && matches!(op, ast::CmpOp::NotEq | ast::CmpOp::IsNot) =>
+                    {
                         Value::SqlExpr(format!("{a} IS NOT NULL").into())
                     }
-                    (Some(a), Some(b), ast::CmpOp::Eq | ast::CmpOp::NotEq | ast::CmpOp::Lt | ast::CmpOp::LtE | ast::CmpOp::Gt | ast::CmpOp::GtE) => {
+                    (
+                        Some(a),
+                        Some(b),
+                        ast::CmpOp::Eq
+                        | ast::CmpOp::NotEq
+                        | ast::CmpOp::Lt
+                        | ast::CmpOp::LtE
+                        | ast::CmpOp::Gt
+                        | ast::CmpOp::GtE,
+                    ) => {
                         let sql_op = match op {
                             ast::CmpOp::NotEq => "!=",
                             ast::CmpOp::Eq => "=",
@@ -950,7 +967,11 @@ impl<'p> Evaluator<'p> {
                         };
                         Value::SqlExpr(format!("{a} {sql_op} {b}").into())
                     }
-                    _ => self.unknown(m, c.range.start(), "Cannot render this SQL comparison statically"),
+                    _ => self.unknown(
+                        m,
+                        c.range.start(),
+                        "Cannot render this SQL comparison statically",
+                    ),
                 };
             }
             let result = match op {
@@ -1030,7 +1051,10 @@ impl<'p> Evaluator<'p> {
         let locals = Locals::class(class);
         // `Session = Session` in a class body reads the module's `Session`.
         if self.scope(class.module).names.contains_key(name) {
-            locals.set(name, self.module_name(class.module, name, class.def.range.start()));
+            locals.set(
+                name,
+                self.module_name(class.module, name, class.def.range.start()),
+            );
         }
         Some(match stmt_value {
             Some(v) => self.eval(class.module, v, Some(&locals)),
@@ -1053,7 +1077,9 @@ impl<'p> Evaluator<'p> {
     /// `base.name`
     pub fn attr(&self, m: usize, base: Value<'p>, name: &str, at: TextSize) -> Value<'p> {
         match base {
-            Value::Lib(path) if name == "TYPE_CHECKING" && matches!(&*path, "typing" | "typing_extensions") => {
+            Value::Lib(path)
+                if name == "TYPE_CHECKING" && matches!(&*path, "typing" | "typing_extensions") =>
+            {
                 Value::Bool(false)
             }
             Value::Lib(path) => Value::Lib(format!("{path}.{name}").into()),
@@ -1080,7 +1106,9 @@ impl<'p> Evaluator<'p> {
                     format!("Cannot evaluate `.{name}` of `{}.{attr}`", call.name()),
                 )
             }
-            Value::ClassTable(class) if matches!(name, "c" | "columns") => Value::ClassColumns(class),
+            Value::ClassTable(class) if matches!(name, "c" | "columns") => {
+                Value::ClassColumns(class)
+            }
             Value::ClassColumns(class) => Value::ColumnRef(Rc::new(ColumnRef::Attr {
                 class,
                 attr: name.to_owned(),
@@ -1208,7 +1236,12 @@ impl<'p> Evaluator<'p> {
             return Value::Dict(Rc::new(
                 self.enum_members(class)
                     .into_iter()
-                    .map(|(n, _)| (Value::Str(n.as_str().into()), Value::EnumMember(class, n.into())))
+                    .map(|(n, _)| {
+                        (
+                            Value::Str(n.as_str().into()),
+                            Value::EnumMember(class, n.into()),
+                        )
+                    })
                     .collect(),
             ));
         }
@@ -1293,7 +1326,9 @@ impl<'p> Evaluator<'p> {
             .filter_map(|b| match b {
                 Value::Class(c) if c != class => Some(c),
                 // `declarative_base(cls=IronicBase)`: every model derives from `cls`.
-                Value::Call(call) if matches!(call.name(), "declarative_base" | "generate_base") => {
+                Value::Call(call)
+                    if matches!(call.name(), "declarative_base" | "generate_base") =>
+                {
                     match call.kw("cls") {
                         Some(Value::Class(c)) if *c != class => Some(*c),
                         _ => None,
@@ -1478,7 +1513,9 @@ impl<'p> Evaluator<'p> {
                 self.call_function(m, f, args, kwargs, at)
             }
             Value::Class(class) => self.instantiate(m, class, args, kwargs, at),
-            Value::Method(method) if matches!(method.0, Value::Instance(_)) && &*method.1 == "with_variant" => {
+            Value::Method(method)
+                if matches!(method.0, Value::Instance(_)) && &*method.1 == "with_variant" =>
+            {
                 method.0.clone()
             }
             Value::Method(method) if matches!(method.0, Value::ColumnRef(_)) => {
@@ -1904,7 +1941,10 @@ fn catches_import_error(h: &ast::ExceptHandlerExceptHandler) -> bool {
             Expr::Attribute(a) => a.attr.as_str(),
             _ => "",
         };
-        matches!(n, "ImportError" | "ModuleNotFoundError" | "Exception" | "BaseException")
+        matches!(
+            n,
+            "ImportError" | "ModuleNotFoundError" | "Exception" | "BaseException"
+        )
     };
     match h.type_.as_deref() {
         None => true,

@@ -622,9 +622,16 @@ impl<'p> Evaluator<'p> {
 /// not change the schema discovery reports.
 fn is_dialect_option(key: &Value<'_>) -> bool {
     key.as_str().is_some_and(|k| {
-        ["mysql_", "mariadb_", "postgresql_", "sqlite_", "mssql_", "oracle_"]
-            .iter()
-            .any(|p| k.starts_with(p))
+        [
+            "mysql_",
+            "mariadb_",
+            "postgresql_",
+            "sqlite_",
+            "mssql_",
+            "oracle_",
+        ]
+        .iter()
+        .any(|p| k.starts_with(p))
     })
 }
 
@@ -633,7 +640,11 @@ fn is_dialect_option(key: &Value<'_>) -> bool {
 fn without_dialect_options<'p>(v: &Value<'p>) -> Value<'p> {
     match v {
         Value::Dict(items) => {
-            let kept: Vec<_> = items.iter().filter(|(k, _)| !is_dialect_option(k)).cloned().collect();
+            let kept: Vec<_> = items
+                .iter()
+                .filter(|(k, _)| !is_dialect_option(k))
+                .cloned()
+                .collect();
             if kept.is_empty() {
                 Value::None
             } else {
@@ -658,17 +669,24 @@ fn same_schema(a: &Value<'_>, b: &Value<'_>) -> bool {
 
 fn same_value(a: &Value<'_>, b: &Value<'_>) -> bool {
     match (a, b) {
-        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| same_value(a, b)),
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| same_value(a, b))
+        }
         (Value::Dict(x), Value::Dict(y)) => {
             x.len() == y.len()
-                && x.iter().zip(y.iter()).all(|((ka, va), (kb, vb))| same_value(ka, kb) && same_value(va, vb))
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((ka, va), (kb, vb))| same_value(ka, kb) && same_value(va, vb))
         }
         (Value::Call(x), Value::Call(y)) => {
             x.callee == y.callee
                 && x.args.len() == y.args.len()
                 && x.kwargs.len() == y.kwargs.len()
                 && x.args.iter().zip(&y.args).all(|(a, b)| same_value(a, b))
-                && x.kwargs.iter().zip(&y.kwargs).all(|((ka, va), (kb, vb))| ka == kb && same_value(va, vb))
+                && x.kwargs
+                    .iter()
+                    .zip(&y.kwargs)
+                    .all(|((ka, va), (kb, vb))| ka == kb && same_value(va, vb))
         }
         (Value::ColumnRef(x), Value::ColumnRef(y)) => format!("{x:?}") == format!("{y:?}"),
         (Value::SqlExpr(x), Value::SqlExpr(y)) => x == y,

@@ -283,8 +283,13 @@ impl<'e, 'p> Builder<'e, 'p> {
             Stmt::If(s) => {
                 // The branch Python takes when the condition is known (`if TYPE_CHECKING:`,
                 // `if oauth_support:`); every branch when it is not.
-                let mut branches: Vec<(Option<&'p Expr>, &'p [Stmt])> = vec![(Some(&*s.test), &s.body[..])];
-                branches.extend(s.elif_else_clauses.iter().map(|c| (c.test.as_ref(), &c.body[..])));
+                let mut branches: Vec<(Option<&'p Expr>, &'p [Stmt])> =
+                    vec![(Some(&*s.test), &s.body[..])];
+                branches.extend(
+                    s.elif_else_clauses
+                        .iter()
+                        .map(|c| (c.test.as_ref(), &c.body[..])),
+                );
                 let mut taken = None;
                 for (test, body) in &branches {
                     match test.map(|t| super::builtins::truthy(&self.ev.eval(m, t, None))) {
@@ -992,10 +997,18 @@ impl<'e, 'p> Builder<'e, 'p> {
         let locals = Locals::class(k);
         let source_builds_column = |f: &super::eval::FuncRef<'p>| {
             let text = &self.ev.project.modules[f.module].parsed().text;
-            let body = text.get(f.def.range().start().to_usize()..f.def.range().end().to_usize()).unwrap_or("");
-            ["Column(", "mapped_column(", "column_property(", "deferred(", "Field("]
-                .iter()
-                .any(|c| body.contains(c))
+            let body = text
+                .get(f.def.range().start().to_usize()..f.def.range().end().to_usize())
+                .unwrap_or("");
+            [
+                "Column(",
+                "mapped_column(",
+                "column_property(",
+                "deferred(",
+                "Field(",
+            ]
+            .iter()
+            .any(|c| body.contains(c))
         };
         match self.ev.eval(k.module, func, Some(&locals)) {
             Value::Lib(p) => is_sa(&p),
@@ -1848,7 +1861,11 @@ impl<'e, 'p> Builder<'e, 'p> {
                     for a in &e.args {
                         match a {
                             Value::ColumnRef(r) => parts.push(self.column_name_of_ref(r)),
-                            Value::Call(c) if is_sa(&c.callee) && c.name() == "Column" && matches!(c.args.first(), Some(Value::Str(_))) => {
+                            Value::Call(c)
+                                if is_sa(&c.callee)
+                                    && c.name() == "Column"
+                                    && matches!(c.args.first(), Some(Value::Str(_))) =>
+                            {
                                 if let Some(Value::Str(name)) = c.args.first() {
                                     parts.push(name.to_string());
                                 }
@@ -1858,7 +1875,12 @@ impl<'e, 'p> Builder<'e, 'p> {
                                     Some(Value::Str(s)) => parts.push(s.to_string()),
                                     other => {
                                         let other = other.cloned().unwrap_or(Value::None);
-                                        self.unresolved(&other, m, at, "an index expression argument");
+                                        self.unresolved(
+                                            &other,
+                                            m,
+                                            at,
+                                            "an index expression argument",
+                                        );
                                         return None;
                                     }
                                 }

@@ -478,7 +478,11 @@ impl Project {
     /// A module named `dotted` on disk below a source root or in a library folder,
     /// added to the project.
     fn load(&self, dotted: &str) -> Option<usize> {
-        if dotted.is_empty() || dotted.split('.').any(|p| p.is_empty() || p.contains(['/', '\\'])) {
+        if dotted.is_empty()
+            || dotted
+                .split('.')
+                .any(|p| p.is_empty() || p.contains(['/', '\\']))
+        {
             return None;
         }
         let first = dotted.split('.').next()?;
@@ -490,7 +494,10 @@ impl Project {
         };
         for root in self.roots.project.iter().chain(libraries) {
             let base = root.join(&parts);
-            for (path, is_package) in [(base.with_extension("py"), false), (base.join("__init__.py"), true)] {
+            for (path, is_package) in [
+                (base.with_extension("py"), false),
+                (base.join("__init__.py"), true),
+            ] {
                 if !path.is_file() {
                     continue;
                 }
@@ -522,7 +529,12 @@ impl Project {
     /// Parses every model candidate, in parallel.
     #[cfg(test)]
     pub fn parse_candidates(&self) {
-        let candidates: Vec<&Module> = self.modules.iter().map(|(_, m)| m).filter(|m| m.candidate).collect();
+        let candidates: Vec<&Module> = self
+            .modules
+            .iter()
+            .map(|(_, m)| m)
+            .filter(|m| m.candidate)
+            .collect();
         super::super::par_for_each(&candidates, |m| {
             m.parsed();
         });
@@ -535,7 +547,12 @@ impl Project {
     /// then any walked module whose dotted name ends with `.{dotted}` when exactly one
     /// does (a package root that is not a source root).
     pub fn find(&self, dotted: &str) -> Option<usize> {
-        if let Some(&known) = self.by_name.lock().expect("project lock poisoned").get(dotted) {
+        if let Some(&known) = self
+            .by_name
+            .lock()
+            .expect("project lock poisoned")
+            .get(dotted)
+        {
             return known;
         }
         let found = self.load(dotted).or_else(|| self.find_suffix(dotted));
@@ -567,8 +584,9 @@ impl Project {
             let compiled = entries.flatten().any(|e| {
                 let name = e.file_name();
                 let name = name.to_string_lossy();
-                name.strip_prefix(top)
-                    .is_some_and(|rest| rest.starts_with('.') && (rest.ends_with(".so") || rest.ends_with(".pyd")))
+                name.strip_prefix(top).is_some_and(|rest| {
+                    rest.starts_with('.') && (rest.ends_with(".so") || rest.ends_with(".pyd"))
+                })
             });
             if compiled {
                 return Some(true);

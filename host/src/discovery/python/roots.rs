@@ -67,7 +67,9 @@ fn pyproject_roots(root: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    if let Some(wheres) = get(&["tool", "setuptools", "packages", "find", "where"]).and_then(|v| v.as_array()) {
+    if let Some(wheres) =
+        get(&["tool", "setuptools", "packages", "find", "where"]).and_then(|v| v.as_array())
+    {
         out.extend(wheres.iter().filter_map(|w| w.as_str()).map(PathBuf::from));
     }
     // hatch: `packages = ["src/pkg"]` ships `src/pkg` as `pkg`.
@@ -88,7 +90,9 @@ fn pyproject_roots(root: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    out.retain(|p| !p.is_absolute() && !p.components().any(|c| c == std::path::Component::ParentDir));
+    out.retain(|p| {
+        !p.is_absolute() && !p.components().any(|c| c == std::path::Component::ParentDir)
+    });
     out
 }
 
@@ -144,7 +148,12 @@ mod tests {
     fn roots_from_layout_pyproject_and_venv() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
-        for d in ["src/app", "lib/other", "custom", ".venv/lib/python3.11/site-packages"] {
+        for d in [
+            "src/app",
+            "lib/other",
+            "custom",
+            ".venv/lib/python3.11/site-packages",
+        ] {
             std::fs::create_dir_all(root.join(d)).expect("mkdir");
         }
         std::fs::write(root.join(".venv/pyvenv.cfg"), "home = /usr\n").expect("cfg");
