@@ -197,6 +197,58 @@ pub enum Error {
 }
 
 impl Error {
+    /// What a stopped discovery did get: how many tables were resolved and which files
+    /// could not be, grouped by cause (the message with its names left out), most
+    /// frequent first.
+    pub fn summary(&self) -> Option<String> {
+        let Error::Invalid {
+            diagnostics,
+            partial,
+        } = self
+        else {
+            return None;
+        };
+        let mut causes: Vec<(String, String, std::collections::BTreeSet<String>, usize)> =
+            Vec::new();
+        for d in diagnostics.iter().filter(|d| d.severity == Severity::Error) {
+            let cause = generic_message(&d.message);
+            let file = d
+                .path
+                .as_ref()
+                .map_or_else(|| "(no file)".to_owned(), |p| p.display().to_string());
+            match causes
+                .iter_mut()
+                .find(|(code, c, _, _)| *code == d.code && *c == cause)
+            {
+                Some((_, _, files, n)) => {
+                    files.insert(file);
+                    *n += 1;
+                }
+                None => causes.push((d.code.clone(), cause, [file].into(), 1)),
+            }
+        }
+        causes.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.0.cmp(&b.0)));
+        let files: std::collections::BTreeSet<&String> = causes.iter().flat_map(|c| &c.2).collect();
+        let mut out = format!(
+            "{} table(s) were resolved; {} file(s) could not be, by cause:",
+            partial.schema.tables.len(),
+            files.len()
+        );
+        for (code, cause, files, n) in &causes {
+            let shown: Vec<&str> = files.iter().take(3).map(String::as_str).collect();
+            let more = if files.len() > 3 {
+                format!(" and {} more", files.len() - 3)
+            } else {
+                String::new()
+            };
+            out.push_str(&format!(
+                "\n  {n} x {code} {cause} ({}{more})",
+                shown.join(", ")
+            ));
+        }
+        Some(out)
+    }
+
     /// The diagnostics behind the error.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
@@ -204,6 +256,24 @@ impl Error {
             _ => &[],
         }
     }
+}
+
+/// A message with its backticked names left out: `Cannot resolve the name `x`` and
+/// `Cannot resolve the name `y`` are one cause.
+fn generic_message(message: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '`' {
+            if !inside {
+                out.push_str("`…`");
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A file read for discovery.

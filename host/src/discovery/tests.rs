@@ -616,3 +616,28 @@ fn imports_resolve_over_source_roots_and_the_venv_outside_the_scan_scope() {
     assert!(!after.stats.cached);
     assert_eq!(after.schema.tables[0].columns[3].name, "updated_at");
 }
+
+#[test]
+fn a_stopped_discovery_says_what_it_resolved_and_why_the_rest_failed() {
+    let e = err(&[
+        ("base.py", BASE),
+        (
+            "ok.py",
+            "from sqlalchemy import Column, Integer\nfrom base import Base\n\nclass A(Base):\n    __tablename__ = 'a'\n    id = Column(Integer, primary_key=True)\n",
+        ),
+        (
+            "bad1.py",
+            "from sqlalchemy import Column, Integer\nfrom base import Base\n\nclass B(Base):\n    __tablename__ = 'b'\n    id = Column(Integer, primary_key=True)\n    x = Column(Missing1)\n",
+        ),
+        (
+            "bad2.py",
+            "from sqlalchemy import Column, Integer\nfrom base import Base\n\nclass C(Base):\n    __tablename__ = 'c'\n    id = Column(Integer, primary_key=True)\n    x = Column(Missing2)\n",
+        ),
+    ]);
+    let summary = e.summary().expect("a summary");
+    assert!(
+        summary.starts_with("3 table(s) were resolved; 2 file(s) could not be"),
+        "{summary}"
+    );
+    assert!(summary.contains("2 x SA103 Cannot determine the type of column `…`: Cannot resolve the name `…` (bad1.py, bad2.py)"), "{summary}");
+}

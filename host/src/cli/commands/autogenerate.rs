@@ -374,7 +374,11 @@ fn models(
         Err(e) => {
             let diagnostics = e.diagnostics().to_vec();
             let empty = matches!(e, discovery::Error::Empty { .. });
-            let failure = Failure::new(Exit::Usage, e).with_diagnostics(diagnostics);
+            let summary = e.summary();
+            let mut failure = Failure::new(Exit::Usage, e).with_diagnostics(diagnostics);
+            if let Some(summary) = summary {
+                failure = failure.hint(summary);
+            }
             Err(if empty {
                 failure
                     .hint("Check `MODEL_DISCOVERY_PATHS` and `EXCLUDE_PATHS` (`sqlalembic config` shows them)")

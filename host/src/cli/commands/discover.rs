@@ -85,8 +85,12 @@ pub fn run(
                 discovery::Error::Empty { .. } => failure
                     .hint("Check `MODEL_DISCOVERY_PATHS` and `EXCLUDE_PATHS` (`sqlalembic config` shows them)")
                     .hint("An empty model set is refused so that autogenerate never drops every table"),
-                discovery::Error::Invalid { .. } => failure
-                    .hint("Each problem above names its file, line and column; no schema is produced until all are fixed"),
+                discovery::Error::Invalid { .. } => {
+                    let summary = e.summary().unwrap_or_default();
+                    failure
+                        .hint(summary)
+                        .hint("Each problem above names its file, line and column; no schema is produced until all are fixed")
+                }
                 _ => failure,
             })
         }

@@ -1016,6 +1016,10 @@ impl<'e, 'p> Builder<'e, 'p> {
             Value::Builtin(_) | Value::Method(_) | Value::Opaque => false,
             Value::Function(f) => source_builds_column(&f),
             Value::Bound(b) => source_builds_column(&b.0),
+            // `conf.getint(...)` on an object that could not be evaluated: a method
+            // named like no column constructor.
+            Value::Unknown(_) if matches!(func, Expr::Attribute(a) if !matches!(a.attr.as_str(),
+                "Column" | "mapped_column" | "column_property" | "deferred" | "Field" | "composite")) => false,
             Value::Class(c) => self.ev.mro(c).iter().any(|x| {
                 self.ev.bases(*x).iter().any(|b| {
                     matches!(b, Value::Lib(p) if is_sa(p) && matches!(last(p), "Column" | "MappedColumn"))
