@@ -164,7 +164,7 @@ pub struct Builder<'e, 'p> {
     metas: HashMap<Site, Rc<Meta>>,
     drafts: Vec<Draft<'p>>,
     /// `Table(...)` call site -> draft.
-    core_tables: HashMap<Site, usize>,
+    core_tables: HashMap<(Site, Option<Rc<str>>), usize>,
     /// Elements added to a table by a module other than the one defining it.
     contributions: Vec<Added>,
     pub diagnostics: Vec<Diagnostic>,
@@ -269,17 +269,61 @@ impl<'e, 'p> Builder<'e, 'p> {
     }
 
     fn statement(&mut self, m: usize, stmt: &'p Stmt, standalone: &mut Vec<(usize, &'p Expr)>) {
+        self.statement_in(m, stmt, standalone, None);
+    }
+
+    /// A module-level statement; `locals` holds the variables of an enclosing `for`.
+    fn statement_in(
+        &mut self,
+        m: usize,
+        stmt: &'p Stmt,
+        standalone: &mut Vec<(usize, &'p Expr)>,
+        locals: Option<&Locals<'p>>,
+    ) {
         match stmt {
             Stmt::ClassDef(def) => {
                 self.role(ClassRef { module: m, def });
             }
-            Stmt::Assign(a) => self.top_level_call(m, &a.value, standalone),
+            Stmt::Assign(a) => self.top_level_call(m, &a.value, standalone, locals),
             Stmt::AnnAssign(a) => {
                 if let Some(v) = &a.value {
-                    self.top_level_call(m, v, standalone);
+                    self.top_level_call(m, v, standalone, locals);
                 }
             }
-            Stmt::Expr(e) => self.top_level_call(m, &e.value, standalone),
+            Stmt::Expr(e) => self.top_level_call(m, &e.value, standalone, locals),
+            // `for kind in ("user", "group"): Table(f"{kind}_role_map", ...)`.
+            Stmt::For(f) if mentions_table(&f.body) => {
+                let iterable = self.ev.eval(m, &f.iter, locals);
+                let items = match self.ev.iterate(m, &iterable, f.iter.start()) {
+                    Ok(items) => items,
+                    Err(u) => {
+                        return self.unresolved(
+                            &u,
+                            m,
+                            f.iter.start(),
+                            "what this loop iterates over",
+                        );
+                    }
+                };
+                for item in items {
+                    let scope = locals.map_or_else(Locals::default, Locals::child);
+                    if let Err(u) = self.ev.assign(m, &f.target, item, &scope) {
+                        return self.unresolved(&u, m, f.target.start(), "the loop variable");
+                    }
+                    for stmt in &f.body {
+                        self.statement_in(m, stmt, standalone, Some(&scope));
+                        // Later statements see what earlier ones assigned.
+                        if let Stmt::Assign(a) = stmt {
+                            let v = self.ev.eval(m, &a.value, Some(&scope));
+                            for t in &a.targets {
+                                if matches!(t, Expr::Name(_)) {
+                                    let _ = self.ev.assign(m, t, v.clone(), &scope);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             Stmt::If(s) => {
                 // The branch Python takes when the condition is known (`if TYPE_CHECKING:`,
                 // `if oauth_support:`); every branch when it is not.
@@ -292,7 +336,7 @@ impl<'e, 'p> Builder<'e, 'p> {
                 );
                 let mut taken = None;
                 for (test, body) in &branches {
-                    match test.map(|t| super::builtins::truthy(&self.ev.eval(m, t, None))) {
+                    match test.map(|t| super::builtins::truthy(&self.ev.eval(m, t, locals))) {
                         None | Some(Some(true)) => {
                             taken = Some(*body);
                             break;
@@ -301,7 +345,7 @@ impl<'e, 'p> Builder<'e, 'p> {
                         Some(None) => {
                             for (_, body) in &branches {
                                 for stmt in *body {
-                                    self.statement(m, stmt, standalone);
+                                    self.statement_in(m, stmt, standalone, locals);
                                 }
                             }
                             return;
@@ -309,7 +353,7 @@ impl<'e, 'p> Builder<'e, 'p> {
                     }
                 }
                 for stmt in taken.unwrap_or(&[]) {
-                    self.statement(m, stmt, standalone);
+                    self.statement_in(m, stmt, standalone, locals);
                 }
             }
             _ => {}
@@ -322,6 +366,7 @@ impl<'e, 'p> Builder<'e, 'p> {
         m: usize,
         expr: &'p Expr,
         standalone: &mut Vec<(usize, &'p Expr)>,
+        locals: Option<&Locals<'p>>,
     ) {
         let Expr::Call(call) = expr else { return };
         let name = match call.func.as_ref() {
@@ -331,7 +376,7 @@ impl<'e, 'p> Builder<'e, 'p> {
         };
         match name {
             "Table" => {
-                let v = self.ev.eval(m, expr, None);
+                let v = self.ev.eval(m, expr, locals);
                 match &v {
                     Value::Call(c) if is_sa(&c.callee) && c.name() == "Table" => {
                         self.core_table(c);
@@ -340,7 +385,7 @@ impl<'e, 'p> Builder<'e, 'p> {
                     _ => {}
                 }
             }
-            "Index" => standalone.push((m, expr)),
+            "Index" if locals.is_none() => standalone.push((m, expr)),
             _ => {}
         }
     }
@@ -2005,7 +2050,7 @@ impl<'e, 'p> Builder<'e, 'p> {
 
     /// A Core `Table("name", metadata, Column(...), ...)`; built once per call site.
     fn core_table(&mut self, c: &Rc<Call<'p>>) -> Option<usize> {
-        if let Some(&t) = self.core_tables.get(&c.site) {
+        if let Some(&t) = self.core_tables.get(&table_key(c)) {
             return Some(t);
         }
         let (m, at) = (c.site.0, TextSize::new(c.site.1));
@@ -2031,7 +2076,7 @@ impl<'e, 'p> Builder<'e, 'p> {
         };
         let meta = self.meta(&md, m, at);
         let t = self.drafts.len();
-        self.core_tables.insert(c.site, t);
+        self.core_tables.insert(table_key(c), t);
         self.drafts.push(Draft {
             name,
             schema: meta.schema.clone(),
@@ -2162,7 +2207,7 @@ impl<'e, 'p> Builder<'e, 'p> {
                     return None;
                 }
             },
-            ColumnRef::Table { table, column } => match self.core_tables.get(&table.site) {
+            ColumnRef::Table { table, column } => match self.core_tables.get(&table_key(table)) {
                 Some(&t) => (t, column.clone()),
                 None => {
                     self.diag(
@@ -2177,6 +2222,7 @@ impl<'e, 'p> Builder<'e, 'p> {
         };
         Some(TargetDraft::Table {
             source: self.pos(drafts[t].source),
+            table: drafts[t].name.clone(),
             key,
         })
     }
@@ -2270,6 +2316,7 @@ impl<'e, 'p> Builder<'e, 'p> {
                 }
                 out.contributions.push(Contribution {
                     target: self.pos(d.source),
+                    target_table: d.name.clone(),
                     columns: d.columns[c.ranges[0].clone()]
                         .iter()
                         .map(|x| self.export_column(x))
@@ -2335,6 +2382,30 @@ impl<'e, 'p> Builder<'e, 'p> {
         out.diagnostics = self.diagnostics;
         out
     }
+}
+
+/// True when a statement of `body` calls something named `Table`.
+fn mentions_table(body: &[Stmt]) -> bool {
+    body.iter().any(|s| {
+        let value = match s {
+            Stmt::Assign(a) => Some(&*a.value),
+            Stmt::AnnAssign(a) => a.value.as_deref(),
+            Stmt::Expr(e) => Some(&*e.value),
+            _ => None,
+        };
+        matches!(value, Some(Expr::Call(c)) if matches!(c.func.as_ref(),
+            Expr::Name(n) if n.id.as_str() == "Table") || matches!(c.func.as_ref(), Expr::Attribute(a) if a.attr.as_str() == "Table"))
+    })
+}
+
+/// What identifies a `Table(...)`: its call site and its name, so a loop that builds
+/// one table per item (`Table(f"{kind}_role_map", ...)`) yields each.
+fn table_key(c: &Call<'_>) -> (Site, Option<Rc<str>>) {
+    let name = match c.args.first() {
+        Some(Value::Str(s)) => Some(s.clone()),
+        _ => None,
+    };
+    (c.site, name)
 }
 
 /// The attribute a class-body statement binds.

@@ -50,8 +50,12 @@ pub struct ColumnDraft {
 pub enum TargetDraft {
     /// `"users.id"` or `"auth.users.id"`.
     Text(String),
-    /// A column (by key) of the table defined at `source` (`ForeignKey(User.id)`).
-    Table { source: Pos, key: String },
+    /// A column (by key) of the table `table` defined at `source` (`ForeignKey(User.id)`).
+    Table {
+        source: Pos,
+        table: String,
+        key: String,
+    },
 }
 
 /// A foreign key before its targets are resolved.
@@ -128,8 +132,9 @@ impl TableDraft {
 /// What one module adds to a table defined in another module.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contribution {
-    /// The `source` of the table it adds to.
+    /// The `source` and name of the table it adds to.
     pub target: Pos,
+    pub target_table: String,
     pub columns: Vec<ColumnDraft>,
     pub fks: Vec<FkDraft>,
     pub checks: Vec<CheckDraft>,
@@ -154,22 +159,24 @@ fn diag(out: &mut Vec<Diagnostic>, code: &str, at: &Pos, message: impl Into<Stri
 pub fn merge(units: &[&UnitOutput]) -> (Vec<Found>, Vec<Diagnostic>) {
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut drafts: Vec<TableDraft> = Vec::new();
-    let mut by_source: HashMap<Pos, usize> = HashMap::new();
+    // A table is its definition's place and name: one `Table(...)` in a loop makes several.
+    let mut by_source: HashMap<(Pos, String), usize> = HashMap::new();
     for u in units {
         diagnostics.extend(u.diagnostics.iter().cloned());
         for t in &u.tables {
             // A table of a module that is not a model candidate may come from several
             // units that each evaluated it; one definition is one table.
-            if by_source.contains_key(&t.source) {
+            let key = (t.source.clone(), t.name.clone());
+            if by_source.contains_key(&key) {
                 continue;
             }
-            by_source.insert(t.source.clone(), drafts.len());
+            by_source.insert(key, drafts.len());
             drafts.push(t.clone());
         }
     }
     for u in units {
         for c in &u.contributions {
-            let Some(&t) = by_source.get(&c.target) else {
+            let Some(&t) = by_source.get(&(c.target.clone(), c.target_table.clone())) else {
                 continue;
             };
             let d = &mut drafts[t];
@@ -189,7 +196,7 @@ pub fn merge(units: &[&UnitOutput]) -> (Vec<Found>, Vec<Diagnostic>) {
 
 struct Merger {
     diagnostics: Vec<Diagnostic>,
-    by_source: HashMap<Pos, usize>,
+    by_source: HashMap<(Pos, String), usize>,
 }
 
 impl Merger {
@@ -323,8 +330,8 @@ impl Merger {
                     };
                     (schema, table, column, idx)
                 }
-                TargetDraft::Table { source, key } => {
-                    let Some(&t) = self.by_source.get(source) else {
+                TargetDraft::Table { source, table, key } => {
+                    let Some(&t) = self.by_source.get(&(source.clone(), table.clone())) else {
                         diag(
                             &mut self.diagnostics,
                             "SA101",
@@ -361,8 +368,14 @@ impl Merger {
         }
         let (ref_schema, ref_table) = ref_table?;
         if let Some(t) = ref_index {
+            // Only a column without a type of its own takes the referred column's.
             for (c, rc) in columns.iter().zip(&ref_columns) {
-                types.push((c.clone(), t, rc.clone()));
+                if d.columns
+                    .iter()
+                    .any(|x| x.type_from_fk && &x.column.name == c)
+                {
+                    types.push((c.clone(), t, rc.clone()));
+                }
             }
         } else if d
             .columns
