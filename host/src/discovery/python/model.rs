@@ -537,6 +537,18 @@ impl<'e, 'p> Builder<'e, 'p> {
                 _ => {}
             }
         }
+        // `class Base(metaclass=DeclarativeMeta)` with `registry = ...` / `metadata = ...`.
+        let metaclass = c.def.arguments.as_ref().and_then(|a| {
+            a.keywords
+                .iter()
+                .find(|k| k.arg.as_ref().is_some_and(|n| n.as_str() == "metaclass"))
+        });
+        if let Some(k) = metaclass
+            && matches!(self.ev.eval(c.module, &k.value, None), Value::Lib(p) if is_sa(&p) && last(&p) == "DeclarativeMeta")
+        {
+            is_root = true;
+            ctx = Some(self.class_meta_ctx(c, Flavor::Declarative));
+        }
         for base in self.ev.bases(c) {
             match &base {
                 Value::Lib(p)
