@@ -48,6 +48,8 @@ class Package:
         self.setup = raw.get("setup", "")
         self.e2e_databases = list(raw.get("e2e_databases", ["sqlite", "postgres"]))
         self.note = raw.get("note", "")
+        # Further [discovery] settings of the package's sqlalembic.toml.
+        self.discovery = dict(raw.get("discovery", {}))
 
     @property
     def ident(self):
@@ -103,6 +105,13 @@ def toml_str(value):
     return json.dumps(str(value))
 
 
+def toml_value(value):
+    """A string or a list of strings as TOML."""
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_str(v) for v in value) + "]"
+    return toml_str(value)
+
+
 def make_project(pkg, folder):
     """A throwaway sqlalembic project: the extracted wheel plus a sqlalembic.toml.
 
@@ -127,7 +136,8 @@ def make_project(pkg, folder):
         'MIGRATION_DIR = "corpus-migrations"\n'
         "[discovery]\n"
         f"MODEL_DISCOVERY_PATHS = [{paths}]\n"
-        f"PYTHON = {toml_str(pkg.python)}\n")
+        f"PYTHON = {toml_str(pkg.python)}\n"
+        + "".join(f"{key} = {toml_value(value)}\n" for key, value in pkg.discovery.items()))
     return folder
 
 

@@ -117,13 +117,20 @@ def quote(value):
 
 
 def type_text(t):
+    from sqlalchemy.types import TypeDecorator
+    libraries = ("sqlalchemy", "sqlmodel", "flask_sqlalchemy", "sqlalchemy_utils")
     name = type(t).__name__
-    kind = GENERIC.get(name) if type(t).__module__.split(".")[0] in (
-        "sqlalchemy", "sqlmodel", "flask_sqlalchemy", "sqlalchemy_utils") else None
+    from_library = type(t).__module__.split(".")[0] in libraries
+    kind = GENERIC.get(name) if from_library else None
+    if kind is None and isinstance(t, TypeDecorator):
+        return type_text(t.impl)
+    if kind is None and not from_library:
+        # A project subclass of a concrete SQLAlchemy type (`class X(LargeBinary)`) is
+        # compiled as that type: the nearest library class in its MRO names it.
+        kind = next((GENERIC[k.__name__] for k in type(t).__mro__
+                     if k.__module__.split(".")[0] in libraries and k.__name__ in GENERIC),
+                    None)
     if kind is None:
-        from sqlalchemy.types import TypeDecorator
-        if isinstance(t, TypeDecorator):
-            return type_text(t.impl)
         length = getattr(t, "length", None)
         if name in LENGTH_CUSTOM and length is not None:
             return "%s(%d)" % (name, length)

@@ -299,6 +299,13 @@ pub static KEYS: &[KeySpec] = &[
     ),
     key(
         Discovery,
+        "STATIC_VALUES",
+        List(';'),
+        Some(""),
+        "Module-level names static discovery takes as given, `module.NAME=<Python literal>` (`;`-separated): values only known at run time",
+    ),
+    key(
+        Discovery,
         "BACKENDS",
         List(','),
         Some("sqlalchemy"),

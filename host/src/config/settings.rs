@@ -170,6 +170,8 @@ pub struct Discovery {
     pub exclude: Vec<String>,
     /// `SOURCE_ROOTS`: folders (relative to the project root) imports resolve in.
     pub source_roots: Vec<PathBuf>,
+    /// `STATIC_VALUES`: `module.NAME=<literal>` entries static discovery takes as given.
+    pub static_values: Vec<String>,
     pub backends: Vec<String>,
     /// Interpreter for the `sqlalchemy-import` backend, when configured.
     pub python: Option<PathBuf>,
@@ -355,6 +357,7 @@ pub(crate) fn build(
             .into_iter()
             .map(PathBuf::from)
             .collect(),
+        static_values: slots.list("STATIC_VALUES")?,
         backends: slots.list("BACKENDS")?,
         python: slots
             .string("PYTHON")?

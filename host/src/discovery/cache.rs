@@ -107,6 +107,7 @@ pub fn key(req: &Request, files: &[(String, String)]) -> String {
         h.update(b"\0exclude\0");
         h.update(e.as_bytes());
     }
+    roots_and_values(&mut h, req);
     for (rel, sha) in files {
         h.update(b"\0file\0");
         h.update(rel.as_bytes());
@@ -213,6 +214,18 @@ pub struct UnitEntry {
     pub output: UnitOutput,
 }
 
+/// `SOURCE_ROOTS` and `STATIC_VALUES`: they change what a name resolves to.
+fn roots_and_values(h: &mut Sha256, req: &Request) {
+    for r in &req.source_roots {
+        h.update(b"\0root\0");
+        h.update(r.to_string_lossy().as_bytes());
+    }
+    for v in &req.static_values {
+        h.update(b"\0value\0");
+        h.update(v.trim().as_bytes());
+    }
+}
+
 /// What every unit also depends on: tool version, backend, discovery options, and the
 /// set of Python files (adding or removing one can change how imports resolve).
 pub fn unit_context(req: &Request, python_files: &[String]) -> String {
@@ -228,6 +241,7 @@ pub fn unit_context(req: &Request, python_files: &[String]) -> String {
         h.update(b"\0exclude\0");
         h.update(e.as_bytes());
     }
+    roots_and_values(&mut h, req);
     for f in python_files {
         h.update(b"\0file\0");
         h.update(f.as_bytes());

@@ -90,6 +90,8 @@ pub struct Request {
     pub exclude: Vec<String>,
     /// `SOURCE_ROOTS`: folders (relative to the project root) imports resolve in.
     pub source_roots: Vec<PathBuf>,
+    /// `STATIC_VALUES`: `module.NAME=<literal>` entries static discovery takes as given.
+    pub static_values: Vec<String>,
     /// Never searched (migration scripts are not models).
     pub migrations_dir: PathBuf,
     pub backends: Vec<Backend>,
@@ -122,6 +124,7 @@ impl Request {
             paths: settings.discovery_paths(),
             exclude: settings.discovery.exclude.clone(),
             source_roots: settings.discovery.source_roots.clone(),
+            static_values: settings.discovery.static_values.clone(),
             migrations_dir: settings.migrations_dir(),
             backends,
             use_cache: true,
@@ -181,6 +184,8 @@ pub enum Error {
     UnknownBackend { name: String },
     #[error(transparent)]
     Pattern(#[from] walk::PatternError),
+    #[error("Invalid `STATIC_VALUES` entry: {message}")]
+    StaticValues { message: String },
     /// The models have errors; `partial` is what could be read, for listings only.
     #[error("Model discovery failed with {count} error(s); no schema was produced", count = .diagnostics.iter().filter(|d| d.severity == Severity::Error).count())]
     Invalid {
@@ -291,6 +296,8 @@ struct Loaded {
 /// Discovers the models `req` describes.
 pub fn discover(req: &Request) -> Result<Discovery, Error> {
     let started = Instant::now();
+    let static_values = python::StaticValues::parse(&req.static_values)
+        .map_err(|message| Error::StaticValues { message })?;
     let (files, mut diagnostics) = walk::walk(&WalkOptions {
         project_root: req.project_root.clone(),
         roots: req.paths.clone(),
@@ -401,7 +408,14 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
                         sha256: (l.problem.is_none()).then(|| l.sha256.clone()),
                     });
                 }
-                let units = python_units(req, &loaded, &python_files, inputs, &mut stats);
+                let units = python_units(
+                    req,
+                    &loaded,
+                    &python_files,
+                    inputs,
+                    &static_values,
+                    &mut stats,
+                );
                 diagnostics.extend(units.diagnostics);
                 found.extend(units.found.into_iter().map(|f| (f.table, f.source)));
                 units_to_store = units.store;
@@ -528,6 +542,7 @@ fn python_units(
     loaded: &[Loaded],
     python_files: &[String],
     inputs: Vec<python::Input>,
+    static_values: &python::StaticValues,
     stats: &mut Stats,
 ) -> PythonUnits {
     let context = cache::unit_context(req, python_files);
@@ -563,7 +578,7 @@ fn python_units(
         }
     }
     let roots = python::roots::detect(&req.project_root, &req.source_roots, &req.python);
-    let outcome = python::discover(inputs, roots, reused);
+    let outcome = python::discover(inputs, roots, static_values, reused);
     stats.modules_cached = outcome.units.iter().filter(|u| u.deps.is_none()).count();
     stats.modules_evaluated = outcome.units.len() - stats.modules_cached;
     tracing::debug!(

@@ -8,6 +8,7 @@ use crate::schema::ColumnType;
 fn request(root: &Path) -> Request {
     Request {
         source_roots: Vec::new(),
+        static_values: Vec::new(),
         project_root: root.to_path_buf(),
         paths: vec![root.to_path_buf()],
         exclude: vec![],

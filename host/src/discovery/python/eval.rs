@@ -109,6 +109,9 @@ pub struct Unresolved {
     pub module: usize,
     pub offset: TextSize,
     pub message: String,
+    /// The module-level names (`module.NAME`) the unknown value reached the model
+    /// through, innermost first: what a `STATIC_VALUES` entry could pin.
+    pub via: Vec<String>,
 }
 
 /// The value of an expression.
@@ -345,6 +348,7 @@ impl<'p> Evaluator<'p> {
             module: m,
             offset: at,
             message: message.into(),
+            via: Vec::new(),
         }))
     }
 
@@ -554,12 +558,27 @@ impl<'p> Evaluator<'p> {
     }
 
     fn lookup_module_name(&self, m: usize, name: &str, at: TextSize) -> Value<'p> {
+        if let Some(given) = self.project.static_value(m, name) {
+            return self.eval(m, given, None);
+        }
         let scope = self.scope(m);
         if let Some(binding) = scope.names.get(name) {
             return match binding.clone() {
                 Binding::Class(def) => Value::Class(ClassRef { module: m, def }),
                 Binding::Function(def) => Value::Function(FuncRef { module: m, def }),
-                Binding::Expr(expr) => self.eval(m, expr, None),
+                Binding::Expr(expr) => match self.eval(m, expr, None) {
+                    Value::Unknown(u) if u.via.len() < 4 => {
+                        let mut via = u.via.clone();
+                        via.push(format!("{}.{name}", self.project.modules[m].name));
+                        Value::Unknown(Rc::new(Unresolved {
+                            module: u.module,
+                            offset: u.offset,
+                            message: u.message.clone(),
+                            via,
+                        }))
+                    }
+                    v => v,
+                },
                 Binding::Declared(at) => {
                     self.unknown(m, at, format!("`{name}` is declared without a value"))
                 }
@@ -730,8 +749,13 @@ impl<'p> Evaluator<'p> {
             Expr::UnaryOp(u) => match (u.op, self.eval(m, &u.operand, locals)) {
                 (ast::UnaryOp::USub, Value::Int(i)) => Value::Int(-i),
                 (ast::UnaryOp::USub, Value::Float(f)) => Value::Float(-f),
-                (ast::UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
                 (_, Value::Unknown(u)) => Value::Unknown(u),
+                (ast::UnaryOp::Not, v) => match builtins::truthy(&v) {
+                    Some(b) => Value::Bool(!b),
+                    None => self.unknown(m, u.range.start(), "Cannot tell whether this is true"),
+                },
+                (ast::UnaryOp::UAdd, v @ (Value::Int(_) | Value::Float(_))) => v,
+                (ast::UnaryOp::Invert, Value::Int(i)) => Value::Int(!i),
                 _ => self.unknown(m, u.range.start(), "Unsupported unary operation"),
             },
             Expr::Lambda(l) => {

@@ -17,6 +17,7 @@ mod eval;
 mod exec;
 mod model;
 mod naming;
+mod pins;
 mod project;
 pub mod roots;
 mod types;
@@ -27,6 +28,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 pub use model::Found;
+pub use pins::StaticValues;
 pub use project::{Input, SourceRoots};
 pub use unit::UnitOutput;
 
@@ -58,9 +60,10 @@ pub struct Outcome {
 pub fn discover(
     inputs: Vec<Input>,
     roots: SourceRoots,
+    static_values: &StaticValues,
     mut reused: HashMap<PathBuf, UnitOutput>,
 ) -> Outcome {
-    let project = project::Project::with_roots(inputs, roots);
+    let project = project::Project::with_roots(inputs, roots, static_values);
     let candidates: Vec<usize> = (0..project.modules.count())
         .filter(|&m| project.modules[m].candidate)
         .collect();

@@ -210,18 +210,29 @@ impl<'e, 'p> Builder<'e, 'p> {
     }
 
     fn unresolved(&mut self, v: &Value<'p>, module: usize, at: TextSize, what: &str) {
-        let (module, at, reason) = match v {
-            Value::Unknown(u) => (u.module, u.offset, u.message.clone()),
-            _ => (module, at, "unexpected value".to_owned()),
+        let (module, at, reason, via) = match v {
+            Value::Unknown(u) => (u.module, u.offset, u.message.clone(), u.via.clone()),
+            _ => (module, at, "unexpected value".to_owned(), Vec::new()),
         };
-        self.diag(
-            "SA101",
-            module,
-            at,
-            format!("Cannot determine {what} statically: {reason}"),
-        )
-        .hints
-        .push(IMPORT_HINT.to_owned());
+        let hints = &mut self
+            .diag(
+                "SA101",
+                module,
+                at,
+                format!("Cannot determine {what} statically: {reason}"),
+            )
+            .hints;
+        if let Some(last) = via.last() {
+            let names = via
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            hints.push(format!(
+                "It comes through {names}: if one of them is only known at run time (a setting, an environment variable), give discovery its value, e.g. `[discovery] STATIC_VALUES = [\"{last}=<Python literal>\"]`"
+            ));
+        }
+        hints.push(IMPORT_HINT.to_owned());
     }
 
     fn type_problem(&mut self, p: TypeProblem, what: &str) {

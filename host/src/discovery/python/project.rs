@@ -382,6 +382,8 @@ pub struct Project {
     /// root that is not a source root.
     by_last: HashMap<String, Vec<usize>>,
     roots: SourceRoots,
+    /// `STATIC_VALUES`: module-level names taken as given.
+    values: super::StaticValues,
 }
 
 /// A file handed to [`Project::new`].
@@ -418,14 +420,19 @@ fn dotted(rel: &std::path::Path) -> Option<(String, bool)> {
 impl Project {
     #[cfg(test)]
     pub fn new(inputs: Vec<Input>) -> Self {
-        Self::with_roots(inputs, SourceRoots::default())
+        Self::with_roots(inputs, SourceRoots::default(), &super::StaticValues::default())
     }
 
     /// The project of `inputs` (paths absolute, `rel` relative to the project root),
     /// named and resolved through `roots`.
-    pub fn with_roots(inputs: Vec<Input>, roots: SourceRoots) -> Self {
+    pub fn with_roots(
+        inputs: Vec<Input>,
+        roots: SourceRoots,
+        values: &super::StaticValues,
+    ) -> Self {
         let mut project = Project {
             roots,
+            values: values.clone(),
             ..Project::default()
         };
         let mut by_name = HashMap::new();
@@ -473,6 +480,14 @@ impl Project {
         project.by_name = Mutex::new(by_name);
         project.by_path = Mutex::new(by_path);
         project
+    }
+
+    /// The `STATIC_VALUES` entry for `name` in module `m`.
+    pub fn static_value(&self, m: usize, name: &str) -> Option<&ruff_python_ast::Expr> {
+        if self.values.is_empty() {
+            return None;
+        }
+        self.values.get(&self.modules[m].name, name)
     }
 
     /// A module named `dotted` on disk below a source root or in a library folder,

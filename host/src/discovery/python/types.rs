@@ -36,7 +36,7 @@ fn sa_type(name: &str) -> Option<&'static str> {
         "DateTime" | "DATETIME" | "TIMESTAMP" => "datetime",
         "Time" | "TIME" => "time",
         "Interval" | "INTERVAL" => "interval",
-        "LargeBinary" | "BLOB" | "BYTEA" => "largebinary",
+        "LargeBinary" | "BLOB" | "BYTEA" | "PickleType" => "largebinary",
         "JSON" => "json",
         "Uuid" | "UUID" | "GUID" => "uuid",
         "Enum" | "ENUM" => "enum",
@@ -191,10 +191,22 @@ impl<'p> Types<'_, 'p> {
             })
         });
         if is_type {
-            // A `TypeDecorator` is its `impl` to the database.
+            // A `TypeDecorator` is its `impl` to the database; a subclass of a concrete
+            // SQLAlchemy type (`class ExecutorConfigType(PickleType)`) is that type.
+            let concrete_base = || {
+                self.ev.mro(class).into_iter().find_map(|c| {
+                    self.ev.bases(c).into_iter().find(|b| {
+                        matches!(b, Value::Lib(p) if is_sa(p)
+                            && !matches!(last(p), "TypeDecorator" | "UserDefinedType" | "TypeEngine"))
+                    })
+                })
+            };
             for c in self.ev.mro(class) {
-                if let Some((Some(expr), _)) = super::eval::find_class_attr(c.def, "impl") {
-                    let imp = self.ev.eval(c.module, expr, None);
+                let imp = match super::eval::find_class_attr(c.def, "impl") {
+                    Some((Some(expr), _)) => Some(self.ev.eval(c.module, expr, None)),
+                    _ => None,
+                };
+                if let Some(imp) = imp.or_else(concrete_base) {
                     // `TypeDecorator.__init__` passes its arguments to the `impl` class:
                     // `MyString(50)` with `impl = String` is `String(50)` to the database.
                     let own_init = self

@@ -34,6 +34,7 @@ fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
 fn request(root: &Path, paths: &[&str], backends: Vec<Backend>) -> Request {
     Request {
         source_roots: Vec::new(),
+        static_values: Vec::new(),
         project_root: root.to_path_buf(),
         paths: paths.iter().map(|p| root.join(p)).collect(),
         exclude: vec![],
