@@ -76,6 +76,11 @@ impl<'p> Call<'p> {
     }
 
     /// The keyword argument `name`.
+    /// The argument at `position`, or passed by keyword `name`.
+    pub fn arg(&self, position: usize, name: &str) -> Option<&Value<'p>> {
+        self.args.get(position).or_else(|| self.kw(name))
+    }
+
     pub fn kw(&self, name: &str) -> Option<&Value<'p>> {
         self.kwargs
             .iter()
@@ -261,6 +266,19 @@ enum Binding<'p> {
 struct Scope<'p> {
     names: HashMap<&'p str, Binding<'p>>,
     stars: Vec<String>,
+    /// `obj.attr = value` run at import time, in the module or in a class body
+    /// (`mapper_registry.metadata = metadata` inside `class Base`).
+    attr_sets: Vec<AttrSet<'p>>,
+}
+
+/// An assignment to an attribute of a module-level object.
+#[derive(Debug)]
+struct AttrSet<'p> {
+    object: &'p str,
+    attr: &'p str,
+    /// The class whose body holds the statement: its names are visible to `value`.
+    class: Option<&'p StmtClassDef>,
+    value: &'p Expr,
 }
 
 /// Names bound while evaluating a function body or a class body.
@@ -368,6 +386,20 @@ impl<'p> Evaluator<'p> {
             match stmt {
                 Stmt::ClassDef(c) => {
                     scope.names.insert(c.name.as_str(), Binding::Class(c));
+                    for s in &c.body {
+                        if let Stmt::Assign(a) = s {
+                            for t in &a.targets {
+                                if let Some((object, attr)) = attr_target(t) {
+                                    scope.attr_sets.push(AttrSet {
+                                        object,
+                                        attr,
+                                        class: Some(c),
+                                        value: &a.value,
+                                    });
+                                }
+                            }
+                        }
+                    }
                 }
                 Stmt::FunctionDef(f) => {
                     scope.names.insert(f.name.as_str(), Binding::Function(f));
@@ -378,7 +410,17 @@ impl<'p> Evaluator<'p> {
                             Expr::Name(n) => {
                                 scope.names.insert(n.id.as_str(), Binding::Expr(&a.value));
                             }
-                            other => bind_other(other, scope),
+                            other => {
+                                if let Some((object, attr)) = attr_target(other) {
+                                    scope.attr_sets.push(AttrSet {
+                                        object,
+                                        attr,
+                                        class: None,
+                                        value: &a.value,
+                                    });
+                                }
+                                bind_other(other, scope)
+                            }
                         }
                     }
                 }
@@ -1119,7 +1161,10 @@ impl<'p> Evaluator<'p> {
                 }
             }
             Value::Class(class) => self.class_attr(class, name, at, m),
-            Value::Call(call) => self.call_attr(m, call, name, at),
+            Value::Call(call) => match self.attr_set(&call, name) {
+                Some(v) => v,
+                None => self.call_attr(m, call, name, at),
+            },
             Value::Attr(call, attr) => {
                 if name == "metadata" && call.name() == "SQLAlchemy" && &*attr == "Model" {
                     return metadata_of(&call);
@@ -1176,6 +1221,32 @@ impl<'p> Evaluator<'p> {
             Value::Builtin(b) => Value::Lib(format!("builtins.{b}.{name}").into()),
             _ => self.unknown(m, at, format!("Cannot evaluate the attribute `.{name}`")),
         }
+    }
+
+    /// The value an `obj.attr = value` statement of the module that made `call` gave
+    /// the object: the last such statement wins, as at the end of an import.
+    fn attr_set(&self, call: &Rc<Call<'p>>, name: &str) -> Option<Value<'p>> {
+        let m = call.site.0;
+        let scope = self.scope(m);
+        let set = scope
+            .attr_sets
+            .iter()
+            .rev()
+            .filter(|s| s.attr == name)
+            .find(|s| {
+                matches!(self.module_name(m, s.object, s.value.range().start()),
+                    Value::Call(c) if c.site == call.site)
+            })?;
+        Some(match (set.class, set.value) {
+            (Some(def), Expr::Name(n)) if find_class_attr(def, n.id.as_str()).is_some() => self
+                .class_attr(
+                    ClassRef { module: m, def },
+                    n.id.as_str(),
+                    n.range.start(),
+                    m,
+                ),
+            _ => self.eval(m, set.value, None),
+        })
     }
 
     fn call_attr(&self, m: usize, call: Rc<Call<'p>>, name: &str, at: TextSize) -> Value<'p> {
@@ -1877,6 +1948,17 @@ fn same_key(a: &Value<'_>, b: &Value<'_>) -> bool {
         (Value::Lib(a), Value::Lib(b)) | (Value::Builtin(a), Value::Builtin(b)) => a == b,
         (Value::Class(a), Value::Class(b)) => a == b,
         _ => false,
+    }
+}
+
+/// `obj.attr` as an assignment target.
+fn attr_target(target: &Expr) -> Option<(&str, &str)> {
+    match target {
+        Expr::Attribute(a) => match a.value.as_ref() {
+            Expr::Name(n) => Some((n.id.as_str(), a.attr.as_str())),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -1748,7 +1748,8 @@ impl<'e, 'p> Builder<'e, 'p> {
                 return None;
             }
         };
-        let name = self.opt_str(c.kw("name"), m, at, "the constraint name");
+        // CheckConstraint(sqltext, name=None, ...)
+        let name = self.opt_str(c.arg(1, "name"), m, at, "the constraint name");
         Some((name, sql, (m, at)))
     }
 
@@ -1869,9 +1870,11 @@ impl<'e, 'p> Builder<'e, 'p> {
                     let fk = FkDraft {
                         columns,
                         targets,
-                        name: self.opt_str(c.kw("name"), cm, cat, "the constraint name"),
-                        ondelete: self.opt_str(c.kw("ondelete"), cm, cat, "`ondelete=`"),
-                        onupdate: self.opt_str(c.kw("onupdate"), cm, cat, "`onupdate=`"),
+                        // ForeignKeyConstraint(columns, refcolumns, name=None,
+                        // onupdate=None, ondelete=None, ...)
+                        name: self.opt_str(c.arg(2, "name"), cm, cat, "the constraint name"),
+                        ondelete: self.opt_str(c.arg(4, "ondelete"), cm, cat, "`ondelete=`"),
+                        onupdate: self.opt_str(c.arg(3, "onupdate"), cm, cat, "`onupdate=`"),
                         at: (cm, cat),
                     };
                     self.drafts[t].fks.push(fk);

@@ -469,10 +469,21 @@ impl Merger {
         table.comment = d.comment.clone();
         table.foreign_keys = fks;
         let mut columns: Vec<Column> = d.columns.iter().map(|c| c.column.clone()).collect();
-        // Primary key: an explicit constraint marks its columns.
+        // Primary key: an explicit constraint marks its columns; one without columns
+        // (`PrimaryKeyConstraint(sqlite_on_conflict=...)`) names those marked
+        // `primary_key=True`, as SQLAlchemy does.
         if let Some(pk) = &d.pk
             && let Some(cols) = self.names(d, &pk.columns, &pk.at)
         {
+            let cols = if cols.is_empty() {
+                columns
+                    .iter()
+                    .filter(|c| c.primary_key)
+                    .map(|c| c.name.clone())
+                    .collect()
+            } else {
+                cols
+            };
             for (c, draft) in columns.iter_mut().zip(&d.columns) {
                 if cols.contains(&c.name) {
                     c.primary_key = true;
