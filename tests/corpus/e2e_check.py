@@ -2,8 +2,13 @@
 
 Runs inside the package's venv (e2e.py calls it after `sqlalembic migrate`). Reads
 {"spec": {...as for truth_dump.py}, "url": SQLAlchemy URL, "driver": folder} on stdin
-and prints {"diffs": [...]}: what Alembic's autogenerate would still change, i.e. how
-the database sqlalembic migrated differs from the schema SQLAlchemy itself holds.
+and prints {"diffs": [...], "noise": [...]}: what Alembic's autogenerate would still
+change, i.e. how the database sqlalembic migrated differs from the schema SQLAlchemy
+itself holds. The same comparison runs against a second database ("oracle_url")
+that SQLAlchemy's own `create_all` made from the same models: a difference Alembic
+reports there too is Alembic's noise on that database (it is listed as "noise", not
+as a diff). When `create_all` itself fails there, "oracle_error" says why; with
+"url" null only that is asked.
 
 Only the package's own tables (those truth_dump.py keeps) are compared, one MetaData
 at a time against its own tables, so a package with several MetaData does not see
@@ -54,16 +59,43 @@ def main():
     # packages, so the package's dependencies always win.
     sys.path.append(request["driver"])
     kept, _ = truth_dump.load(request["spec"])
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
+    from collections import Counter
+
     from sqlalchemy import create_engine
 
     groups = {}
     for table, _, _ in kept:
         groups.setdefault(id(table.metadata), (table.metadata, set()))[1].add(
             (table.schema, table.name))
+    oracle = create_engine(request["oracle_url"])
+    try:
+        with oracle.begin() as conn:
+            for metadata, scope in groups.values():
+                metadata.create_all(conn, tables=[t for t, _, _ in kept
+                                                  if t.metadata is metadata])
+        noise, oracle_error = compare(oracle, groups), None
+    except Exception as e:  # noqa: BLE001 - reported, never hidden
+        # SQLAlchemy itself cannot create the models here: no noise to discount.
+        noise, oracle_error = [], str(e).splitlines()[0][:300]
+    if request["url"] is None:  # only asked whether SQLAlchemy can create them
+        json.dump({"diffs": [], "noise": noise, "oracle_error": oracle_error}, sys.stdout)
+        return
+    expected = Counter(noise)
     diffs = []
-    engine = create_engine(request["url"])
+    for d in compare(create_engine(request["url"]), groups):
+        if expected[d] > 0:
+            expected[d] -= 1
+        else:
+            diffs.append(d)
+    json.dump({"diffs": diffs, "noise": noise, "oracle_error": oracle_error}, sys.stdout)
+
+
+def compare(engine, groups):
+    """Alembic's compare_metadata of every MetaData against its own tables."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    diffs = []
     with engine.connect() as conn:
         for metadata, scope in groups.values():
             schemas = {s for s, _ in scope}
@@ -87,7 +119,7 @@ def main():
                 "include_schemas": schemas != {None},
             })
             diffs.extend(describe(d) for d in compare_metadata(ctx, metadata))
-    json.dump({"diffs": diffs}, sys.stdout)
+    return diffs
 
 
 if __name__ == "__main__":

@@ -37,9 +37,7 @@ impl StaticValues {
             };
             let is_identifier = |s: &str| {
                 let mut chars = s.chars();
-                chars
-                    .next()
-                    .is_some_and(|c| c == '_' || c.is_alphabetic())
+                chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
                     && chars.all(|c| c == '_' || c.is_alphanumeric())
             };
             if !module.split('.').all(is_identifier) || !is_identifier(name) {
@@ -47,9 +45,8 @@ impl StaticValues {
                     "`{target}` is not a dotted Python name (`module.NAME`)"
                 ));
             }
-            let parsed = ruff_python_parser::parse_expression(literal.trim()).map_err(|e| {
-                format!("the value of `{target}` is not a Python expression: {e}")
-            })?;
+            let parsed = ruff_python_parser::parse_expression(literal.trim())
+                .map_err(|e| format!("the value of `{target}` is not a Python expression: {e}"))?;
             let expr = parsed.into_syntax();
             if !is_literal(&expr.body) {
                 return Err(format!(

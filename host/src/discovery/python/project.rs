@@ -420,7 +420,11 @@ fn dotted(rel: &std::path::Path) -> Option<(String, bool)> {
 impl Project {
     #[cfg(test)]
     pub fn new(inputs: Vec<Input>) -> Self {
-        Self::with_roots(inputs, SourceRoots::default(), &super::StaticValues::default())
+        Self::with_roots(
+            inputs,
+            SourceRoots::default(),
+            &super::StaticValues::default(),
+        )
     }
 
     /// The project of `inputs` (paths absolute, `rel` relative to the project root),
