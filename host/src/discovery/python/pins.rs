@@ -112,7 +112,7 @@ mod tests {
             " app.settings.SIZES = (1, -2, 'x') ",
             "",
         ])
-        .unwrap();
+        .expect("valid entries");
         assert!(v.get("airflow.models.base", "SQL_ALCHEMY_SCHEMA").is_some());
         assert!(v.get("app.settings", "SIZES").is_some());
         assert!(v.get("app", "SIZES").is_none());
@@ -128,10 +128,10 @@ mod tests {
             ("app.SCHEMA=other.NAME", "not a literal"),
             ("app.SCHEMA=(", "not a Python expression"),
         ] {
-            let err = parse(&[entry]).unwrap_err();
+            let err = parse(&[entry]).expect_err(entry);
             assert!(err.contains(says), "{entry}: {err}");
         }
-        let err = parse(&["a.B=1", "a.B=2"]).unwrap_err();
+        let err = parse(&["a.B=1", "a.B=2"]).expect_err("a duplicate");
         assert!(err.contains("given twice"), "{err}");
     }
 }
