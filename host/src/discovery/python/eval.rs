@@ -75,12 +75,12 @@ impl<'p> Call<'p> {
         last(&self.callee)
     }
 
-    /// The keyword argument `name`.
     /// The argument at `position`, or passed by keyword `name`.
     pub fn arg(&self, position: usize, name: &str) -> Option<&Value<'p>> {
         self.args.get(position).or_else(|| self.kw(name))
     }
 
+    /// The keyword argument `name`.
     pub fn kw(&self, name: &str) -> Option<&Value<'p>> {
         self.kwargs
             .iter()
@@ -271,6 +271,27 @@ struct Scope<'p> {
     attr_sets: Vec<AttrSet<'p>>,
 }
 
+impl<'p> Scope<'p> {
+    /// Records `target = value` when the target is `obj.attr`.
+    fn record_attr_set(
+        &mut self,
+        target: &'p Expr,
+        class: Option<&'p StmtClassDef>,
+        value: &'p Expr,
+    ) {
+        if let Expr::Attribute(a) = target
+            && let Expr::Name(n) = a.value.as_ref()
+        {
+            self.attr_sets.push(AttrSet {
+                object: n.id.as_str(),
+                attr: a.attr.as_str(),
+                class,
+                value,
+            });
+        }
+    }
+}
+
 /// An assignment to an attribute of a module-level object.
 #[derive(Debug)]
 struct AttrSet<'p> {
@@ -389,14 +410,7 @@ impl<'p> Evaluator<'p> {
                     for s in &c.body {
                         if let Stmt::Assign(a) = s {
                             for t in &a.targets {
-                                if let Some((object, attr)) = attr_target(t) {
-                                    scope.attr_sets.push(AttrSet {
-                                        object,
-                                        attr,
-                                        class: Some(c),
-                                        value: &a.value,
-                                    });
-                                }
+                                scope.record_attr_set(t, Some(c), &a.value);
                             }
                         }
                     }
@@ -411,14 +425,7 @@ impl<'p> Evaluator<'p> {
                                 scope.names.insert(n.id.as_str(), Binding::Expr(&a.value));
                             }
                             other => {
-                                if let Some((object, attr)) = attr_target(other) {
-                                    scope.attr_sets.push(AttrSet {
-                                        object,
-                                        attr,
-                                        class: None,
-                                        value: &a.value,
-                                    });
-                                }
+                                scope.record_attr_set(other, None, &a.value);
                                 bind_other(other, scope)
                             }
                         }
@@ -1948,17 +1955,6 @@ fn same_key(a: &Value<'_>, b: &Value<'_>) -> bool {
         (Value::Lib(a), Value::Lib(b)) | (Value::Builtin(a), Value::Builtin(b)) => a == b,
         (Value::Class(a), Value::Class(b)) => a == b,
         _ => false,
-    }
-}
-
-/// `obj.attr` as an assignment target.
-fn attr_target(target: &Expr) -> Option<(&str, &str)> {
-    match target {
-        Expr::Attribute(a) => match a.value.as_ref() {
-            Expr::Name(n) => Some((n.id.as_str(), a.attr.as_str())),
-            _ => None,
-        },
-        _ => None,
     }
 }
 

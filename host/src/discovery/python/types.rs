@@ -193,43 +193,42 @@ impl<'p> Types<'_, 'p> {
         if is_type {
             // A `TypeDecorator` is its `impl` to the database; a subclass of a concrete
             // SQLAlchemy type (`class ExecutorConfigType(PickleType)`) is that type.
-            let concrete_base = || {
-                self.ev.mro(class).into_iter().find_map(|c| {
-                    self.ev.bases(c).into_iter().find(|b| {
-                        matches!(b, Value::Lib(p) if is_sa(p)
-                            && !matches!(last(p), "TypeDecorator" | "UserDefinedType" | "TypeEngine"))
-                    })
-                })
-            };
-            for c in self.ev.mro(class) {
-                let imp = match super::eval::find_class_attr(c.def, "impl") {
+            let mro = self.ev.mro(class);
+            let imp = mro
+                .iter()
+                .find_map(|c| match super::eval::find_class_attr(c.def, "impl") {
                     Some((Some(expr), _)) => Some(self.ev.eval(c.module, expr, None)),
                     _ => None,
-                };
-                if let Some(imp) = imp.or_else(concrete_base) {
-                    // `TypeDecorator.__init__` passes its arguments to the `impl` class:
-                    // `MyString(50)` with `impl = String` is `String(50)` to the database.
-                    let own_init = self
-                        .ev
-                        .mro(class)
-                        .iter()
-                        .any(|k| super::eval::find_method(k.def, "__init__").is_some());
-                    if let (Value::Lib(_), Some(i), false) = (&imp, instance, own_init)
-                        && (!i.args.is_empty() || !i.kwargs.is_empty())
-                    {
-                        let applied = self.ev.call(
-                            self.module,
-                            imp.clone(),
-                            i.args.clone(),
-                            i.kwargs.clone(),
-                            self.at,
-                        );
-                        return self.sa_type(&applied);
-                    }
-                    return self.sa_type(&imp);
-                }
+                })
+                .or_else(|| {
+                    mro.iter().find_map(|c| {
+                        self.ev.bases(*c).into_iter().find(|b| {
+                            matches!(b, Value::Lib(p) if is_sa(p)
+                                && !matches!(last(p), "TypeDecorator" | "UserDefinedType" | "TypeEngine"))
+                        })
+                    })
+                });
+            let Some(imp) = imp else {
+                return Ok(ColumnType::Custom(class.name().to_owned()));
+            };
+            // `TypeDecorator.__init__` passes its arguments to the `impl` class:
+            // `MyString(50)` with `impl = String` is `String(50)` to the database.
+            let own_init = mro
+                .iter()
+                .any(|k| super::eval::find_method(k.def, "__init__").is_some());
+            if let (Value::Lib(_), Some(i), false) = (&imp, instance, own_init)
+                && (!i.args.is_empty() || !i.kwargs.is_empty())
+            {
+                let applied = self.ev.call(
+                    self.module,
+                    imp.clone(),
+                    i.args.clone(),
+                    i.kwargs.clone(),
+                    self.at,
+                );
+                return self.sa_type(&applied);
             }
-            Ok(ColumnType::Custom(class.name().to_owned()))
+            self.sa_type(&imp)
         } else {
             Err(self.problem(format!("Class `{}` is not a SQLAlchemy type", class.name())))
         }
