@@ -100,7 +100,7 @@ GENERIC = {
     "Float": "float", "FLOAT": "float", "Double": "float", "DOUBLE": "float",
     "DOUBLE_PRECISION": "float",
     "Date": "date", "DATE": "date",
-    "DateTime": "datetime", "DATETIME": "datetime", "TIMESTAMP": "datetime",
+    "DateTime": "datetime", "DATETIME": "datetime", "TIMESTAMP": "timestamp",
     "Time": "time", "TIME": "time",
     "Interval": "interval", "INTERVAL": "interval",
     "LargeBinary": "largebinary", "BLOB": "largebinary", "BYTEA": "largebinary",
@@ -142,8 +142,11 @@ def type_text(t):
         if t.precision is None:
             return "numeric"
         return "numeric(%d,%d)" % (t.precision, t.scale or 0)
-    if kind == "datetime":
-        return "datetime(timezone=true)" if getattr(t, "timezone", False) else "datetime"
+    if kind in ("datetime", "timestamp"):
+        return kind + "(timezone=true)" if getattr(t, "timezone", False) else kind
+    if kind == "enum" and not t.native_enum:
+        # A non-native enum is a VARCHAR as long as its longest value (or `length`).
+        return "varchar" if t.length is None else "varchar(%d)" % t.length
     if kind == "enum":
         parts = []
         if t.name:

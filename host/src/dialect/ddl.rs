@@ -128,7 +128,8 @@ pub fn create_index<D: Dialect + ?Sized>(d: &D, schema: Option<&str>, index: &In
 }
 
 /// `CREATE TABLE "t" (\n\t<column defs>,\n\t<constraints>\n)<suffix>`: the primary key
-/// (unless `inline_pk`), uniques (column flags first), foreign keys and checks.
+/// (unless `inline_pk`), uniques (column flags last, as SQLAlchemy orders them), foreign
+/// keys and checks.
 pub fn create_table<D: Dialect + ?Sized>(
     d: &D,
     table: &Table,
@@ -140,10 +141,10 @@ pub fn create_table<D: Dialect + ?Sized>(
     if !inline_pk {
         items.extend(pk_clause(d, table));
     }
+    items.extend(table.uniques.iter().map(|u| unique_clause(d, u)));
     for column in table.columns.iter().filter(|c| c.unique) {
         items.push(format!("UNIQUE ({})", d.quote_ident(&column.name)));
     }
-    items.extend(table.uniques.iter().map(|u| unique_clause(d, u)));
     items.extend(table.foreign_keys.iter().map(|fk| fk_clause(d, fk)));
     items.extend(table.checks.iter().map(|c| check_clause(d, c)));
     format!(

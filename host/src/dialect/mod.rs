@@ -135,6 +135,13 @@ pub trait Dialect: Send + Sync {
     /// What the database can do.
     fn capabilities(&self) -> Capabilities;
 
+    /// The longest constraint or index name the database keeps, in characters; longer
+    /// names are shortened the way SQLAlchemy does ([`crate::schema::db_identifier`]).
+    /// `None`: no limit that matters.
+    fn max_identifier_length(&self) -> Option<usize> {
+        None
+    }
+
     /// `name` as a quoted identifier.
     fn quote_ident(&self, name: &str) -> String;
 

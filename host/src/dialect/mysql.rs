@@ -42,6 +42,10 @@ impl Dialect for MysqlDialect {
         }
     }
 
+    fn max_identifier_length(&self) -> Option<usize> {
+        Some(64)
+    }
+
     fn quote_ident(&self, name: &str) -> String {
         ddl::quote_with(name, '`')
     }
@@ -70,10 +74,12 @@ impl Dialect for MysqlDialect {
             ColumnType::Date => "DATE".into(),
             // SQLAlchemy stores intervals as a datetime offset from the epoch on MySQL.
             ColumnType::DateTime { .. } | ColumnType::Interval => "DATETIME".into(),
+            ColumnType::Timestamp { .. } => "TIMESTAMP".into(),
             ColumnType::Time => "TIME".into(),
             ColumnType::LargeBinary => "BLOB".into(),
             ColumnType::Json => "JSON".into(),
-            ColumnType::Uuid => "CHAR(36)".into(),
+            // SQLAlchemy's `Uuid` without a native type: 32 hex digits.
+            ColumnType::Uuid => "CHAR(32)".into(),
             ColumnType::Enum { values, .. } => {
                 let values: Vec<String> = values.iter().map(|v| self.literal(v)).collect();
                 format!("ENUM({})", values.join(", "))
@@ -102,6 +108,7 @@ impl Dialect for MysqlDialect {
     }
 
     fn render(&self, op: &Op, schema: &Schema) -> Result<Vec<Statement>, DialectError> {
+        let op = &*op.with_db_identifiers(self.max_identifier_length());
         let t = |s: &Option<String>, name: &str| table_ref(self, s.as_deref(), name);
         let one = |sql: String| Ok(vec![Statement::new(sql)]);
         match op {
@@ -401,6 +408,10 @@ impl MysqlDialect {
         );
         if not_null {
             def.push_str(" NOT NULL");
+        } else if matches!(column.ty, ColumnType::Timestamp { .. }) {
+            // Without `explicit_defaults_for_timestamp` a TIMESTAMP column is NOT NULL
+            // unless it says otherwise (SQLAlchemy says it too).
+            def.push_str(" NULL");
         }
         if let Some(default) = &column.server_default {
             def.push_str(&format!(" DEFAULT {default}"));

@@ -47,6 +47,10 @@ impl Dialect for PostgresDialect {
         }
     }
 
+    fn max_identifier_length(&self) -> Option<usize> {
+        Some(63)
+    }
+
     fn quote_ident(&self, name: &str) -> String {
         ddl::quote_with(name, '"')
     }
@@ -66,8 +70,11 @@ impl Dialect for PostgresDialect {
             ColumnType::Numeric(None) => "NUMERIC".into(),
             ColumnType::Float => "FLOAT".into(),
             ColumnType::Date => "DATE".into(),
-            ColumnType::DateTime { timezone: false } => "TIMESTAMP WITHOUT TIME ZONE".into(),
-            ColumnType::DateTime { timezone: true } => "TIMESTAMP WITH TIME ZONE".into(),
+            ColumnType::DateTime { timezone: false }
+            | ColumnType::Timestamp { timezone: false } => "TIMESTAMP WITHOUT TIME ZONE".into(),
+            ColumnType::DateTime { timezone: true } | ColumnType::Timestamp { timezone: true } => {
+                "TIMESTAMP WITH TIME ZONE".into()
+            }
             ColumnType::Time => "TIME WITHOUT TIME ZONE".into(),
             ColumnType::Interval => "INTERVAL".into(),
             ColumnType::LargeBinary => "BYTEA".into(),
@@ -95,6 +102,7 @@ impl Dialect for PostgresDialect {
     }
 
     fn render(&self, op: &Op, schema: &Schema) -> Result<Vec<Statement>, DialectError> {
+        let op = &*op.with_db_identifiers(self.max_identifier_length());
         let t = |s: &Option<String>, name: &str| table_ref(self, s.as_deref(), name);
         let stmt = |sql: String| vec![Statement::new(sql)];
         let body = match op {

@@ -72,10 +72,12 @@ impl Dialect for SqliteDialect {
             ColumnType::Date => "DATE".into(),
             // SQLAlchemy stores intervals as a datetime offset from the epoch on SQLite.
             ColumnType::DateTime { .. } | ColumnType::Interval => "DATETIME".into(),
+            ColumnType::Timestamp { .. } => "TIMESTAMP".into(),
             ColumnType::Time => "TIME".into(),
             ColumnType::LargeBinary => "BLOB".into(),
             ColumnType::Json => "JSON".into(),
-            ColumnType::Uuid => "CHAR(36)".into(),
+            // SQLAlchemy's `Uuid` without a native type: 32 hex digits.
+            ColumnType::Uuid => "CHAR(32)".into(),
             ColumnType::Enum { values, .. } => {
                 let len = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);
                 format!("VARCHAR({len})")

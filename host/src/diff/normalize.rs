@@ -313,10 +313,24 @@ pub fn same_type(d: &dyn Dialect, a: &ColumnType, b: &ColumnType) -> bool {
             let names_match = !d.capabilities().named_enums || na == nb;
             names_match && va == vb && da == db
         }
-        (None, None) => d.types_equivalent(a, b) || type_key(d, a) == type_key(d, b),
+        (None, None) => {
+            d.types_equivalent(a, b)
+                || type_key(d, a) == type_key(d, b)
+                || uuid_as_char36(d, a, b)
+                || uuid_as_char36(d, b, a)
+        }
         // An enum against a plain type: the enum's values are lost or new.
         _ => false,
     }
+}
+
+/// A `uuid` against the `CHAR(36)` that databases without a native UUID type got from
+/// earlier versions of this tool (SQLAlchemy's, and now ours, is `CHAR(32)`): the same,
+/// so those databases do not show drift.
+fn uuid_as_char36(d: &dyn Dialect, uuid: &ColumnType, other: &ColumnType) -> bool {
+    *uuid == ColumnType::Uuid
+        && d.type_sql(uuid).is_ok_and(|t| t.starts_with("CHAR"))
+        && type_key(d, other) == "CHAR(36)"
 }
 
 /// (name, values, array depth) of an enum type or an array of one.

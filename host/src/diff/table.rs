@@ -42,6 +42,15 @@ struct Ctx<'a> {
     options: &'a DiffOptions,
     table: &'a str,
     schema: &'a Option<String>,
+    max_ident: Option<usize>,
+}
+
+impl Ctx<'_> {
+    /// True when the database's `actual` name is the model's `desired` one (over-long
+    /// names are stored shortened).
+    fn same_name(&self, desired: &str, actual: &str) -> bool {
+        crate::schema::same_db_identifier(desired, actual, self.max_ident)
+    }
 }
 
 /// Compares `desired` with `actual` (same name and schema).
@@ -57,6 +66,7 @@ pub(super) fn compare(
         options,
         table: &desired.name,
         schema: &desired.schema,
+        max_ident: d.max_identifier_length(),
     };
     let mut plan = TablePlan::default();
     let added = columns(&cx, desired, actual, &mut plan);
@@ -313,7 +323,7 @@ fn indexes_and_uniques(
     for a in &a_indexes {
         let keep = d_indexes
             .iter()
-            .find(|d| d.name == a.name)
+            .find(|d| cx.same_name(&d.name, &a.name))
             .is_some_and(|d| index_key(d, partial) == index_key(a, partial));
         if !keep {
             plan.drop_constraints.push(drop_index(cx, a));
@@ -322,7 +332,7 @@ fn indexes_and_uniques(
     for d in &d_indexes {
         let exists = a_indexes
             .iter()
-            .find(|a| a.name == d.name)
+            .find(|a| cx.same_name(&d.name, &a.name))
             .is_some_and(|a| index_key(d, partial) == index_key(a, partial));
         if !exists {
             plan.create_constraints.push(create_index(cx, d, partial));
@@ -338,6 +348,7 @@ fn indexes_and_uniques(
             u.name()
                 .is_some_and(|n| is_auto_name(cx.backend, cx.table, n, u.columns(), "key"))
         },
+        |a, b| cx.same_name(a, b),
         false,
     );
     let mut names = taken_names(desired, actual);
@@ -408,6 +419,7 @@ fn checks(cx: &Ctx<'_>, desired: &Table, actual: &Table, plan: &mut TablePlan) {
                 .as_deref()
                 .is_some_and(|n| is_auto_name(cx.backend, cx.table, n, &[], "check"))
         },
+        |a, b| cx.same_name(a, b),
         true,
     );
     let mut names = taken_names(desired, actual);
@@ -450,6 +462,7 @@ fn foreign_keys(cx: &Ctx<'_>, desired: &Table, actual: &Table, plan: &mut TableP
                 .as_deref()
                 .is_some_and(|n| is_auto_name(cx.backend, cx.table, n, &f.columns, "fkey"))
         },
+        |a, b| cx.same_name(a, b),
         false,
     );
     let mut names = taken_names(desired, actual);
@@ -490,6 +503,7 @@ fn pair<T>(
     name: impl Fn(&T) -> Option<&str>,
     key: impl Fn(&T) -> String,
     auto_named: impl Fn(&T) -> bool,
+    same_name: impl Fn(&str, &str) -> bool,
     by_name_only: bool,
 ) -> (Vec<usize>, Vec<usize>) {
     let d_keys: Vec<String> = desired.iter().map(&key).collect();
@@ -499,7 +513,9 @@ fn pair<T>(
     for (i, d) in desired.iter().enumerate() {
         let Some(n) = name(d) else { continue };
         if let Some(j) = (0..actual.len()).find(|&j| {
-            !a_done[j] && name(&actual[j]) == Some(n) && (by_name_only || a_keys[j] == d_keys[i])
+            !a_done[j]
+                && name(&actual[j]).is_some_and(|a| same_name(n, a))
+                && (by_name_only || a_keys[j] == d_keys[i])
         }) {
             d_done[i] = true;
             a_done[j] = true;
@@ -511,7 +527,7 @@ fn pair<T>(
         }
         let compatible = |a: &T| match (name(d), name(a)) {
             (None, _) | (_, None) => true,
-            (Some(x), Some(y)) => x == y || auto_named(a),
+            (Some(x), Some(y)) => same_name(x, y) || auto_named(a),
         };
         if let Some(j) = (0..actual.len())
             .find(|&j| !a_done[j] && a_keys[j] == d_keys[i] && compatible(&actual[j]))
@@ -641,6 +657,7 @@ mod tests {
             |u| u.name.as_deref(),
             |u| format!("{:?}", u.columns),
             |u| u.name.as_deref().is_some_and(|n| n.ends_with("_key")),
+            |a, b| a == b,
             false,
         );
         assert_eq!(new, [1, 2]);

@@ -268,7 +268,10 @@ mod tests {
         assert_eq!(users.columns[0], Column::primary("id", ColumnType::Integer));
         assert_eq!(users.columns[1].ty, ColumnType::String(Some(120)));
         assert!(users.columns[1].unique && !users.columns[1].nullable);
-        assert_eq!(users.columns[2].ty, ColumnType::DateTime { timezone: true });
+        assert_eq!(
+            users.columns[2].ty,
+            ColumnType::Timestamp { timezone: true }
+        );
         assert_eq!(
             users.columns[2].server_default.as_deref(),
             Some("CURRENT_TIMESTAMP")

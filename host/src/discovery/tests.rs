@@ -346,7 +346,7 @@ fn constructs_of_the_static_backend() {
         col("tags").ty,
         ColumnType::Array(Box::new(ColumnType::Text))
     );
-    assert_eq!(col("stamp").ty, ColumnType::DateTime { timezone: true });
+    assert_eq!(col("stamp").ty, ColumnType::Timestamp { timezone: true });
     assert_eq!(col("stamp").comment.as_deref(), Some("When"));
     assert_eq!(
         col("doc").ty,

@@ -332,7 +332,11 @@ fn column_type(text: &str) -> ColumnType {
         _ => match lower.strip_prefix("character(") {
             // `char(3)` prints as `character(3)`.
             Some(rest) => ColumnType::Custom(format!("char({rest}")),
-            None => ColumnType::parse(text),
+            // PostgreSQL has one timestamp type; the IR's datetime is its SQLAlchemy name.
+            None => match ColumnType::parse(text) {
+                ColumnType::Timestamp { timezone } => ColumnType::DateTime { timezone },
+                other => other,
+            },
         },
     }
 }

@@ -92,6 +92,55 @@ pub const OP_NAMES: &[&str] = &[
 ];
 
 impl Op {
+    /// This op with its constraint and index names as a database with identifiers of
+    /// at most `max` characters stores them (see [`crate::schema::db_identifier`]):
+    /// revisions keep the full names, each dialect renders its own form.
+    pub fn with_db_identifiers(&self, max: Option<usize>) -> std::borrow::Cow<'_, Op> {
+        use crate::schema::db_identifier;
+        use std::borrow::Cow;
+        let long = |n: &str| db_identifier(n, max) != n;
+        let long_opt = |n: &Option<String>| n.as_deref().is_some_and(long);
+        let needed = match self {
+            Op::CreateTable(c) => matches!(c.table.with_db_identifiers(max), Cow::Owned(_)),
+            Op::CreatePrimaryKey(c) => long_opt(&c.name),
+            Op::DropPrimaryKey(d) => long_opt(&d.name),
+            Op::CreateIndex(c) => long(&c.index.name),
+            Op::DropIndex(d) => long(&d.name),
+            Op::CreateUnique(c) => long_opt(&c.unique.name),
+            Op::DropUnique(d) => long(&d.name),
+            Op::CreateForeignKey(c) => long_opt(&c.foreign_key.name),
+            Op::DropForeignKey(d) => long(&d.name),
+            Op::CreateCheck(c) => long_opt(&c.check.name),
+            Op::DropCheck(d) => long(&d.name),
+            _ => false,
+        };
+        if !needed {
+            return Cow::Borrowed(self);
+        }
+        let short = |n: &mut String| *n = db_identifier(n, max).into_owned();
+        let short_opt = |n: &mut Option<String>| {
+            if let Some(n) = n {
+                short(n);
+            }
+        };
+        let mut op = self.clone();
+        match &mut op {
+            Op::CreateTable(c) => c.table = c.table.with_db_identifiers(max).into_owned(),
+            Op::CreatePrimaryKey(c) => short_opt(&mut c.name),
+            Op::DropPrimaryKey(d) => short_opt(&mut d.name),
+            Op::CreateIndex(c) => short(&mut c.index.name),
+            Op::DropIndex(d) => short(&mut d.name),
+            Op::CreateUnique(c) => short_opt(&mut c.unique.name),
+            Op::DropUnique(d) => short(&mut d.name),
+            Op::CreateForeignKey(c) => short_opt(&mut c.foreign_key.name),
+            Op::DropForeignKey(d) => short(&mut d.name),
+            Op::CreateCheck(c) => short_opt(&mut c.check.name),
+            Op::DropCheck(d) => short(&mut d.name),
+            _ => {}
+        }
+        Cow::Owned(op)
+    }
+
     /// The `op = "..."` name.
     pub fn name(&self) -> &'static str {
         match self {

@@ -106,6 +106,8 @@ impl From<&ColumnType> for wit_schema::ColumnType {
                 values: values.clone(),
             }),
             ColumnType::Custom(text) => S::Custom(text.clone()),
+            // The interface has no timestamp of its own: its spelling, parsed back.
+            ColumnType::Timestamp { .. } => S::Custom(inner.to_string()),
             ColumnType::Array(_) => unreachable!("arrays were unwrapped above"),
         };
         wit_schema::ColumnType {
@@ -146,7 +148,10 @@ impl TryFrom<wit_schema::ColumnType> for ColumnType {
                 if text.is_empty() {
                     return Err(Malformed("a custom type with an empty name".into()));
                 }
-                ColumnType::Custom(text.to_owned())
+                match ColumnType::parse(text) {
+                    t @ ColumnType::Timestamp { .. } => t,
+                    _ => ColumnType::Custom(text.to_owned()),
+                }
             }
         };
         if ty.array_dimensions > MAX_ARRAY_DIMENSIONS {

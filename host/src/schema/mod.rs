@@ -107,6 +107,68 @@ pub fn qualified(schema: Option<&str>, name: &str) -> String {
     }
 }
 
+/// The name a database with identifiers of at most `max` characters gets for a
+/// constraint or index named `name`: SQLAlchemy's rule for names made by a naming
+/// convention (and Alembic's `op.f`), the first `max - 8` characters, `_`, and the last
+/// four hex digits of the MD5 of the whole name. Shorter names are kept as they are, so
+/// a revision can carry the full name and each database gets its own form.
+pub fn db_identifier(name: &str, max: Option<usize>) -> std::borrow::Cow<'_, str> {
+    use md5::Digest;
+    match max {
+        Some(max) if max > 8 && name.chars().count() > max => {
+            let digest = md5::Md5::digest(name.as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            let head: String = name.chars().take(max - 8).collect();
+            std::borrow::Cow::Owned(format!("{head}_{}", &hex[hex.len() - 4..]))
+        }
+        _ => std::borrow::Cow::Borrowed(name),
+    }
+}
+
+/// True when `actual`, a name read from a database with identifiers of at most `max`
+/// characters, is the constraint or index name `desired` there.
+pub fn same_db_identifier(desired: &str, actual: &str, max: Option<usize>) -> bool {
+    desired == actual || db_identifier(desired, max) == actual
+}
+
+impl Table {
+    /// This table with its constraint and index names as a database with identifiers
+    /// of at most `max` characters stores them ([`db_identifier`]).
+    pub fn with_db_identifiers(&self, max: Option<usize>) -> std::borrow::Cow<'_, Table> {
+        let long = |n: &str| db_identifier(n, max) != n;
+        let long_opt = |n: &Option<String>| n.as_deref().is_some_and(long);
+        let any = self.primary_key.as_ref().is_some_and(|p| long_opt(&p.name))
+            || self.indexes.iter().any(|i| long(&i.name))
+            || self.uniques.iter().any(|u| long_opt(&u.name))
+            || self.checks.iter().any(|c| long_opt(&c.name))
+            || self.foreign_keys.iter().any(|f| long_opt(&f.name));
+        if !any {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let short = |n: &mut String| *n = db_identifier(n, max).into_owned();
+        let short_opt = |n: &mut Option<String>| {
+            if let Some(n) = n {
+                short(n);
+            }
+        };
+        let mut table = self.clone();
+        if let Some(pk) = &mut table.primary_key {
+            short_opt(&mut pk.name);
+        }
+        table.indexes.iter_mut().for_each(|i| short(&mut i.name));
+        table
+            .uniques
+            .iter_mut()
+            .for_each(|u| short_opt(&mut u.name));
+        table.checks.iter_mut().for_each(|c| short_opt(&mut c.name));
+        table
+            .foreign_keys
+            .iter_mut()
+            .for_each(|f| short_opt(&mut f.name));
+        std::borrow::Cow::Owned(table)
+    }
+}
+
 /// One column.
 ///
 /// In files: `{ name = "id", type = "integer", primary_key = true }`. `nullable` defaults
@@ -514,5 +576,28 @@ mod tests {
             ..Column::new("n", ColumnType::Integer).not_null()
         };
         assert_eq!(c.to_string(), "n integer NOT NULL DEFAULT 0");
+    }
+
+    #[test]
+    fn over_long_names_are_shortened_like_sqlalchemy() {
+        // Expected values: SQLAlchemy 2.1's DDL compiler on PostgreSQL (63) and MySQL (64).
+        let fk = "history_dataset_association_subset_history_dataset_association_subset_id_fkey";
+        assert_eq!(
+            db_identifier(fk, Some(63)),
+            "history_dataset_association_subset_history_dataset_asso_e7e9"
+        );
+        let ix = "ix_history_dataset_association_subset_history_dataset_association_subset_id";
+        assert_eq!(
+            db_identifier(ix, Some(64)),
+            "ix_history_dataset_association_subset_history_dataset_as_cc82"
+        );
+        assert_eq!(db_identifier(fk, None), fk);
+        assert_eq!(db_identifier("short_name", Some(63)), "short_name");
+        assert!(same_db_identifier(
+            fk,
+            &db_identifier(fk, Some(63)),
+            Some(63)
+        ));
+        assert!(!same_db_identifier(fk, &db_identifier(fk, Some(63)), None));
     }
 }

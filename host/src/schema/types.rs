@@ -42,6 +42,9 @@ pub enum ColumnType {
     /// `datetime` / `timestamp`; with `timezone` for `timestamp with time zone`,
     /// `timestamptz` and `datetime(timezone=true)`.
     DateTime { timezone: bool },
+    /// `timestamp`, `timestamp(timezone=true)`: SQLAlchemy's `TIMESTAMP`, the same as a
+    /// datetime on PostgreSQL, its own column type on SQLite and MySQL.
+    Timestamp { timezone: bool },
     /// `time`.
     Time,
     /// `interval`.
@@ -103,18 +106,24 @@ impl ColumnType {
             }
             ("float" | "double" | "double precision" | "float8", None) => ColumnType::Float,
             ("date", None) => ColumnType::Date,
-            ("datetime" | "timestamp" | "timestamp without time zone", None) => {
-                ColumnType::DateTime { timezone: false }
+            ("datetime", None) => ColumnType::DateTime { timezone: false },
+            ("timestamp" | "timestamp without time zone", None) => {
+                ColumnType::Timestamp { timezone: false }
             }
             ("timestamp with time zone" | "timestamptz", None) => {
-                ColumnType::DateTime { timezone: true }
+                ColumnType::Timestamp { timezone: true }
             }
-            ("datetime" | "timestamp", Some(args)) => {
+            (word @ ("datetime" | "timestamp"), Some(args)) => {
                 let args: String = args.split_whitespace().collect::<String>().to_lowercase();
-                match args.as_str() {
-                    "timezone=true" => ColumnType::DateTime { timezone: true },
-                    "timezone=false" => ColumnType::DateTime { timezone: false },
-                    _ => custom(),
+                let timezone = match args.as_str() {
+                    "timezone=true" => true,
+                    "timezone=false" => false,
+                    _ => return custom(),
+                };
+                if word == "datetime" {
+                    ColumnType::DateTime { timezone }
+                } else {
+                    ColumnType::Timestamp { timezone }
                 }
             }
             ("time", None) => ColumnType::Time,
@@ -260,6 +269,8 @@ impl fmt::Display for ColumnType {
             ColumnType::Date => f.write_str("date"),
             ColumnType::DateTime { timezone: false } => f.write_str("datetime"),
             ColumnType::DateTime { timezone: true } => f.write_str("datetime(timezone=true)"),
+            ColumnType::Timestamp { timezone: false } => f.write_str("timestamp"),
+            ColumnType::Timestamp { timezone: true } => f.write_str("timestamp(timezone=true)"),
             ColumnType::Time => f.write_str("time"),
             ColumnType::Interval => f.write_str("interval"),
             ColumnType::LargeBinary => f.write_str("largebinary"),
@@ -330,12 +341,16 @@ mod tests {
             ("double precision", ColumnType::Float),
             ("date", ColumnType::Date),
             ("datetime", ColumnType::DateTime { timezone: false }),
-            ("timestamp", ColumnType::DateTime { timezone: false }),
+            ("timestamp", ColumnType::Timestamp { timezone: false }),
             (
                 "TIMESTAMP WITH TIME ZONE",
-                ColumnType::DateTime { timezone: true },
+                ColumnType::Timestamp { timezone: true },
             ),
-            ("timestamptz", ColumnType::DateTime { timezone: true }),
+            ("timestamptz", ColumnType::Timestamp { timezone: true }),
+            (
+                "timestamp(timezone=true)",
+                ColumnType::Timestamp { timezone: true },
+            ),
             (
                 "datetime(timezone=True)",
                 ColumnType::DateTime { timezone: true },
@@ -398,6 +413,10 @@ mod tests {
         );
         assert_eq!(
             ColumnType::parse("timestamp with time zone").to_string(),
+            "timestamp(timezone=true)"
+        );
+        assert_eq!(
+            ColumnType::parse("datetime(timezone=True)").to_string(),
             "datetime(timezone=true)"
         );
         assert_eq!(
@@ -451,6 +470,7 @@ mod tests {
             Just(ColumnType::Float),
             Just(ColumnType::Date),
             any::<bool>().prop_map(|timezone| ColumnType::DateTime { timezone }),
+            any::<bool>().prop_map(|timezone| ColumnType::Timestamp { timezone }),
             Just(ColumnType::Time),
             Just(ColumnType::Interval),
             Just(ColumnType::LargeBinary),

@@ -228,7 +228,9 @@ fn type_parts(ty: &ColumnType) -> TypeParts {
     match ty {
         ColumnType::String(n) | ColumnType::Unicode(n) => (*n, None, None, None, None, None),
         ColumnType::Numeric(p) => (None, p.map(|p| p.0), p.map(|p| p.1), None, None, None),
-        ColumnType::DateTime { timezone } => (None, None, None, Some(*timezone), None, None),
+        ColumnType::DateTime { timezone } | ColumnType::Timestamp { timezone } => {
+            (None, None, None, Some(*timezone), None, None)
+        }
         ColumnType::Enum { name, values } => {
             (None, None, None, None, Some(values.clone()), name.clone())
         }

@@ -33,7 +33,8 @@ fn sa_type(name: &str) -> Option<&'static str> {
         "Numeric" | "NUMERIC" | "DECIMAL" => "numeric",
         "Float" | "FLOAT" | "Double" | "DOUBLE" | "DOUBLE_PRECISION" => "float",
         "Date" | "DATE" => "date",
-        "DateTime" | "DATETIME" | "TIMESTAMP" => "datetime",
+        "DateTime" | "DATETIME" => "datetime",
+        "TIMESTAMP" => "timestamp",
         "Time" | "TIME" => "time",
         "Interval" | "INTERVAL" => "interval",
         "LargeBinary" | "BLOB" | "BYTEA" | "PickleType" => "largebinary",
@@ -129,13 +130,17 @@ impl<'p> Types<'_, 'p> {
             }
             "float" => ColumnType::Float,
             "date" => ColumnType::Date,
-            "datetime" => {
+            "datetime" | "timestamp" => {
                 let tz = match kw("timezone").or(args.first()) {
                     None => false,
                     Some(Value::Bool(b)) => *b,
                     Some(other) => return Err(self.unknown(other)),
                 };
-                ColumnType::DateTime { timezone: tz }
+                if kind == "timestamp" {
+                    ColumnType::Timestamp { timezone: tz }
+                } else {
+                    ColumnType::DateTime { timezone: tz }
+                }
             }
             "time" => ColumnType::Time,
             "interval" => ColumnType::Interval,
@@ -237,6 +242,43 @@ impl<'p> Types<'_, 'p> {
     /// `Enum("a", "b", name="x")`, `Enum(PyEnum)`, `Enum(PyEnum, values_callable=...)`,
     /// or a project enum class in an annotation.
     pub fn enum_type(
+        &self,
+        v: &Value<'p>,
+        args: &[Value<'p>],
+        kwargs: &[(String, Value<'p>)],
+    ) -> Result<ColumnType, TypeProblem> {
+        let kw = |name: &str| kwargs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v);
+        let ty = self.enum_values(v, args, kwargs)?;
+        // `native_enum=False`: a VARCHAR as long as the longest value, or `length=`.
+        match kw("native_enum") {
+            None | Some(Value::Bool(true)) => Ok(ty),
+            Some(Value::Bool(false)) => {
+                let ColumnType::Enum { values, .. } = &ty else {
+                    return Ok(ty);
+                };
+                let longest = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);
+                let length = match kw("length") {
+                    None => longest,
+                    Some(Value::None) => return Ok(ColumnType::String(None)),
+                    Some(Value::Int(n)) => match usize::try_from(*n) {
+                        Ok(n) if n >= longest => n,
+                        _ => {
+                            return Err(self.problem(format!(
+                                "`length={n}` is shorter than the longest value ({longest} characters)"
+                            )));
+                        }
+                    },
+                    Some(other) => return Err(self.unknown(other)),
+                };
+                let length = u32::try_from(length)
+                    .map_err(|_| self.problem("`length` of an Enum is too large"))?;
+                Ok(ColumnType::String(Some(length)))
+            }
+            Some(other) => Err(self.unknown(other)),
+        }
+    }
+
+    fn enum_values(
         &self,
         v: &Value<'p>,
         args: &[Value<'p>],

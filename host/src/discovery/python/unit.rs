@@ -514,6 +514,10 @@ impl Merger {
             }
         }
         // Column flags: `index=True` (unique index with `unique=True`), `unique=True`.
+        // SQLAlchemy makes a flag's constraint when the column joins its table, after the
+        // constraints written in the table's arguments: those come first in its DDL
+        // (SQLite reflects the first name of two unique constraints on the same columns).
+        let mut flag_uniques = Vec::new();
         for (c, draft) in columns.iter_mut().zip(&d.columns) {
             let cols = vec![c.name.clone()];
             if draft.index {
@@ -529,7 +533,7 @@ impl Merger {
             } else if c.unique {
                 let name = self.constraint_name(d, "uq", None, &cols, None, &[], &draft.at);
                 if name.is_some() {
-                    table.uniques.push(UniqueConstraint {
+                    flag_uniques.push(UniqueConstraint {
                         name,
                         columns: cols,
                     });
@@ -579,6 +583,7 @@ impl Merger {
                 });
             }
         }
+        table.uniques.extend(flag_uniques);
         for ck in &d.checks {
             let name = self.constraint_name(d, "ck", ck.name.as_deref(), &[], None, &[], &ck.at);
             table.checks.push(CheckConstraint {
