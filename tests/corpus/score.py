@@ -87,7 +87,9 @@ def items(table, side):
     for fk in table["foreign_keys"]:
         out["foreign keys"][(fk["name"], tuple(fk["columns"]), fk["referred_schema"],
                              fk["referred_table"], tuple(fk["referred_columns"]),
-                             action(fk["ondelete"]), action(fk["onupdate"]))] += 1
+                             action(fk["ondelete"]), action(fk["onupdate"]),
+                             bool(fk.get("deferrable")),
+                             (fk.get("initially") or "IMMEDIATE").upper())] += 1
     for ix in table["indexes"]:
         out["indexes"][(ix["name"], tuple(sql(c) for c in ix["columns"]),
                         bool(ix["unique"]))] += 1

@@ -158,6 +158,53 @@ def type_text(t):
     return kind
 
 
+DIALECTS = ("sqlite", "postgresql", "mysql")
+
+
+class _AskedDialect:
+    """The dialect a `load_dialect_impl` is asked for: the real one, except that
+    `type_descriptor` hands back the type as written (not the dialect's adaptation)."""
+
+    def __init__(self, name):
+        import importlib
+        self._real = importlib.import_module("sqlalchemy.dialects." + name).dialect()
+
+    def type_descriptor(self, t):
+        from sqlalchemy.sql.type_api import to_instance
+        return to_instance(t)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def column_type_text(t):
+    """type_text plus per-dialect variants, `variant(base, dialect=type, ...)`:
+    `with_variant` mappings, and a project TypeDecorator's `load_dialect_impl` asked for
+    each database (the type most of them get is the base; the impl when all differ)."""
+    from collections import Counter
+    from sqlalchemy.types import TypeDecorator
+    base = type_text(t)
+    variants = {}
+    libraries = ("sqlalchemy", "sqlmodel", "flask_sqlalchemy", "sqlalchemy_utils")
+    if isinstance(t, TypeDecorator) and any(
+            "load_dialect_impl" in vars(k) for k in type(t).__mro__
+            if k.__module__.split(".")[0] not in libraries):
+        from sqlalchemy.sql.type_api import to_instance
+        per = {name: type_text(to_instance(t.load_dialect_impl(_AskedDialect(name))))
+               for name in DIALECTS}
+        counts = Counter(per.values())
+        top = max(counts.values())
+        if top > 1:
+            base = next(v for v in per.values() if counts[v] == top)
+        variants.update(per)
+    for name, v in (getattr(t, "_variant_mapping", None) or {}).items():
+        variants[name.lower()] = type_text(v)
+    variants = sorted((n, v) for n, v in variants.items() if v != base)
+    if not variants:
+        return base
+    return "variant(%s, %s)" % (base, ", ".join("%s=%s" % nv for nv in variants))
+
+
 def sql_text(clause, dialect):
     from sqlalchemy.sql.elements import False_, Null, TextClause, True_
     if isinstance(clause, str):
@@ -244,7 +291,6 @@ def fk_json(fk):
         "referred_columns": [t[2] for t in targets],
         "ondelete": fk.ondelete,
         "onupdate": fk.onupdate,
-        # Facts the discover JSON has no field for (yet); not scored.
         "deferrable": fk.deferrable,
         "initially": fk.initially,
     }
@@ -257,7 +303,7 @@ def table_json(table, rel, line, metadata_index, dialect):
         kind, default = server_default(col, dialect)
         columns.append({
             "name": col.name,
-            "type": type_text(col.type),
+            "type": column_type_text(col.type),
             "type_facts": type_facts(col.type),
             "nullable": bool(col.nullable),
             "primary_key": bool(col.primary_key),

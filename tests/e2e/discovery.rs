@@ -100,6 +100,8 @@ fn corpus_is_read_statically() {
         "typed_tags",
         "core_regions",
         "core_samples",
+        "core_owners",
+        "core_pets",
     ] {
         assert!(
             names.contains(&expected.to_owned()),

@@ -6,6 +6,7 @@
 //! dialect modules.
 
 use super::{Dialect, DialectError, Statement};
+use crate::db::Backend;
 use crate::ops::Sql;
 use crate::schema::{
     CheckConstraint, ForeignKey, Index, Schema, Table, UniqueConstraint, qualified,
@@ -75,6 +76,17 @@ pub fn fk_clause<D: Dialect + ?Sized>(d: &D, fk: &ForeignKey) -> String {
     }
     if let Some(action) = &fk.onupdate {
         sql.push_str(&format!(" ON UPDATE {}", referential_action(action)));
+    }
+    // MySQL parses no deferrability (SQLAlchemy leaves it out there too).
+    if d.backend() != Backend::Mysql {
+        match fk.deferrable {
+            Some(true) => sql.push_str(" DEFERRABLE"),
+            Some(false) => sql.push_str(" NOT DEFERRABLE"),
+            None => {}
+        }
+        if let Some(initially) = &fk.initially {
+            sql.push_str(&format!(" INITIALLY {}", initially.to_ascii_uppercase()));
+        }
     }
     sql
 }

@@ -88,6 +88,7 @@ impl Dialect for MysqlDialect {
                 return Err(unsupported("MySQL has no array types; use `json`"));
             }
             ColumnType::Custom(text) => text.clone(),
+            ColumnType::Variant { .. } => self.type_sql(ty.for_dialect(self.name()))?,
         })
     }
 
@@ -108,7 +109,9 @@ impl Dialect for MysqlDialect {
     }
 
     fn render(&self, op: &Op, schema: &Schema) -> Result<Vec<Statement>, DialectError> {
+        let op = &*op.for_dialect(self.name());
         let op = &*op.with_db_identifiers(self.max_identifier_length());
+        let schema = &*schema.for_dialect(self.name());
         let t = |s: &Option<String>, name: &str| table_ref(self, s.as_deref(), name);
         let one = |sql: String| Ok(vec![Statement::new(sql)]);
         match op {

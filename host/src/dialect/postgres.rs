@@ -94,6 +94,7 @@ impl Dialect for PostgresDialect {
             }
             ColumnType::Array(inner) => format!("{}[]", self.type_sql(inner)?),
             ColumnType::Custom(text) => text.clone(),
+            ColumnType::Variant { .. } => self.type_sql(ty.for_dialect(self.name()))?,
         })
     }
 
@@ -102,7 +103,9 @@ impl Dialect for PostgresDialect {
     }
 
     fn render(&self, op: &Op, schema: &Schema) -> Result<Vec<Statement>, DialectError> {
+        let op = &*op.for_dialect(self.name());
         let op = &*op.with_db_identifiers(self.max_identifier_length());
+        let schema = &*schema.for_dialect(self.name());
         let t = |s: &Option<String>, name: &str| table_ref(self, s.as_deref(), name);
         let stmt = |sql: String| vec![Statement::new(sql)];
         let body = match op {

@@ -90,6 +90,7 @@ impl Dialect for SqliteDialect {
                 });
             }
             ColumnType::Custom(text) => text.clone(),
+            ColumnType::Variant { .. } => self.type_sql(ty.for_dialect(self.name()))?,
         })
     }
 
@@ -119,6 +120,8 @@ impl Dialect for SqliteDialect {
     }
 
     fn render(&self, op: &Op, schema: &Schema) -> Result<Vec<Statement>, DialectError> {
+        let op = &*op.for_dialect(self.name());
+        let schema = &*schema.for_dialect(self.name());
         let t = |s: &Option<String>, name: &str| ddl::table_ref(self, s.as_deref(), name);
         Ok(match op {
             Op::CreateTable(c) => {

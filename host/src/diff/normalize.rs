@@ -308,6 +308,7 @@ pub fn fold_type_synonyms(backend: Backend, text: &str) -> String {
 /// values (and by name where enums are named types), since a PostgreSQL enum renders as
 /// its name alone.
 pub fn same_type(d: &dyn Dialect, a: &ColumnType, b: &ColumnType) -> bool {
+    let (a, b) = (a.for_dialect(d.name()), b.for_dialect(d.name()));
     match (enum_parts(a), enum_parts(b)) {
         (Some((na, va, da)), Some((nb, vb, db))) => {
             let names_match = !d.capabilities().named_enums || na == nb;
@@ -342,10 +343,22 @@ fn enum_parts(ty: &ColumnType) -> Option<(Option<&str>, &[String], usize)> {
     }
 }
 
-/// A foreign key as compared: columns, target and actions (names compared apart).
+/// A foreign key as compared: columns, target, actions and, on PostgreSQL (the one
+/// database that reflects it), deferrability; names are compared apart.
 pub fn foreign_key_key(backend: Backend, fk: &ForeignKey) -> String {
+    let deferral = if backend == Backend::Postgres {
+        // NOT DEFERRABLE and INITIALLY IMMEDIATE are the defaults.
+        let deferrable = fk.deferrable.unwrap_or(false);
+        let deferred = fk
+            .initially
+            .as_deref()
+            .is_some_and(|i| i.eq_ignore_ascii_case("deferred"));
+        format!(" deferrable={deferrable} deferred={deferred}")
+    } else {
+        String::new()
+    };
     format!(
-        "{:?}>{:?}.{}{:?} d={:?} u={:?}",
+        "{:?}>{:?}.{}{:?} d={:?} u={:?}{deferral}",
         fk.columns,
         fk.ref_schema,
         fk.ref_table,

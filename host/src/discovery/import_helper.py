@@ -28,7 +28,7 @@ GENERIC = {
     "Float": "float", "FLOAT": "float", "Double": "float", "DOUBLE": "float",
     "DOUBLE_PRECISION": "float",
     "Date": "date", "DATE": "date",
-    "DateTime": "datetime", "DATETIME": "datetime", "TIMESTAMP": "datetime",
+    "DateTime": "datetime", "DATETIME": "datetime", "TIMESTAMP": "timestamp",
     "Time": "time", "TIME": "time",
     "Interval": "interval", "INTERVAL": "interval",
     "LargeBinary": "largebinary", "BLOB": "largebinary", "BYTEA": "largebinary",
@@ -45,14 +45,20 @@ def quote(value):
 
 
 def type_text(t):
+    from sqlalchemy.types import TypeDecorator
+    libraries = ("sqlalchemy", "sqlmodel", "flask_sqlalchemy", "sqlalchemy_utils")
     name = type(t).__name__
-    kind = GENERIC.get(name) if type(t).__module__.split(".")[0] in (
-        "sqlalchemy", "sqlmodel", "flask_sqlalchemy", "sqlalchemy_utils") else None
+    from_library = type(t).__module__.split(".")[0] in libraries
+    kind = GENERIC.get(name) if from_library else None
+    if kind is None and isinstance(t, TypeDecorator):
+        return type_text(t.impl)
+    if kind is None and not from_library:
+        # A project subclass of a concrete SQLAlchemy type (`class X(LargeBinary)`) is
+        # compiled as that type: the nearest library class in its MRO names it.
+        kind = next((GENERIC[k.__name__] for k in type(t).__mro__
+                     if k.__module__.split(".")[0] in libraries and k.__name__ in GENERIC),
+                    None)
     if kind is None:
-        from sqlalchemy.types import TypeDecorator
-        if isinstance(t, TypeDecorator):
-            # The database sees the implementation type.
-            return type_text(t.impl)
         length = getattr(t, "length", None)
         if name in LENGTH_CUSTOM and length is not None:
             return "%s(%d)" % (name, length)
@@ -64,8 +70,11 @@ def type_text(t):
         if t.precision is None:
             return "numeric"
         return "numeric(%d,%d)" % (t.precision, t.scale or 0)
-    if kind == "datetime":
-        return "datetime(timezone=true)" if getattr(t, "timezone", False) else "datetime"
+    if kind in ("datetime", "timestamp"):
+        return kind + "(timezone=true)" if getattr(t, "timezone", False) else kind
+    if kind == "enum" and not t.native_enum:
+        # A non-native enum is a VARCHAR as long as its longest value (or `length`).
+        return "varchar" if t.length is None else "varchar(%d)" % t.length
     if kind == "enum":
         parts = []
         if t.name:
@@ -75,6 +84,53 @@ def type_text(t):
     if kind == "array":
         return type_text(t.item_type) + "[]"
     return kind
+
+
+DIALECTS = ("sqlite", "postgresql", "mysql")
+
+
+class _AskedDialect:
+    """The dialect a `load_dialect_impl` is asked for: the real one, except that
+    `type_descriptor` hands back the type as written (not the dialect's adaptation)."""
+
+    def __init__(self, name):
+        import importlib
+        self._real = importlib.import_module("sqlalchemy.dialects." + name).dialect()
+
+    def type_descriptor(self, t):
+        from sqlalchemy.sql.type_api import to_instance
+        return to_instance(t)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def column_type_text(t):
+    """type_text plus per-dialect variants, `variant(base, dialect=type, ...)`:
+    `with_variant` mappings, and a project TypeDecorator's `load_dialect_impl` asked for
+    each database (the type most of them get is the base; the impl when all differ)."""
+    from collections import Counter
+    from sqlalchemy.types import TypeDecorator
+    base = type_text(t)
+    variants = {}
+    libraries = ("sqlalchemy", "sqlmodel", "flask_sqlalchemy", "sqlalchemy_utils")
+    if isinstance(t, TypeDecorator) and any(
+            "load_dialect_impl" in vars(k) for k in type(t).__mro__
+            if k.__module__.split(".")[0] not in libraries):
+        from sqlalchemy.sql.type_api import to_instance
+        per = {name: type_text(to_instance(t.load_dialect_impl(_AskedDialect(name))))
+               for name in DIALECTS}
+        counts = Counter(per.values())
+        top = max(counts.values())
+        if top > 1:
+            base = next(v for v in per.values() if counts[v] == top)
+        variants.update(per)
+    for name, v in (getattr(t, "_variant_mapping", None) or {}).items():
+        variants[name.lower()] = type_text(v)
+    variants = sorted((n, v) for n, v in variants.items() if v != base)
+    if not variants:
+        return base
+    return "variant(%s, %s)" % (base, ", ".join("%s=%s" % nv for nv in variants))
 
 
 def sql_text(clause, dialect):
@@ -131,7 +187,7 @@ def table_json(table, dialect):
         auto = col.autoincrement
         spec = {
             "name": col.name,
-            "type": type_text(col.type),
+            "type": column_type_text(col.type),
             "primary_key": bool(col.primary_key),
             "nullable": bool(col.nullable),
             "unique": col.name in flagged_unique,
@@ -170,6 +226,10 @@ def table_json(table, dialect):
             spec["ondelete"] = fk.ondelete
         if fk.onupdate is not None:
             spec["onupdate"] = fk.onupdate
+        if fk.deferrable is not None:
+            spec["deferrable"] = bool(fk.deferrable)
+        if fk.initially is not None:
+            spec["initially"] = str(fk.initially)
         fks.append(spec)
     indexes = []
     for ix in table.indexes:

@@ -105,6 +105,19 @@ fn split_name(name: &ObjectName) -> (Option<String>, String) {
     (parts.pop(), table)
 }
 
+/// `DEFERRABLE` / `NOT DEFERRABLE` and `INITIALLY ...` of a foreign key.
+fn deferrable(fk: &sqlparser::ast::ForeignKeyConstraint) -> (Option<bool>, Option<String>) {
+    use sqlparser::ast::DeferrableInitial;
+    let Some(c) = &fk.characteristics else {
+        return (None, None);
+    };
+    let initially = c.initially.map(|i| match i {
+        DeferrableInitial::Immediate => "IMMEDIATE".to_owned(),
+        DeferrableInitial::Deferred => "DEFERRED".to_owned(),
+    });
+    (c.deferrable, initially)
+}
+
 fn action(a: &Option<ReferentialAction>) -> Option<String> {
     a.as_ref().map(|a| a.to_string())
 }
@@ -149,6 +162,8 @@ fn create_table(ct: &CreateTable) -> Table {
                             .collect(),
                         ondelete: action(&fk.on_delete),
                         onupdate: action(&fk.on_update),
+                        deferrable: deferrable(fk).0,
+                        initially: deferrable(fk).1,
                     });
                 }
                 ColumnOption::Check(c) => table.checks.push(CheckConstraint {
@@ -213,6 +228,8 @@ fn create_table(ct: &CreateTable) -> Table {
                         .collect(),
                     ondelete: action(&fk.on_delete),
                     onupdate: action(&fk.on_update),
+                    deferrable: deferrable(fk).0,
+                    initially: deferrable(fk).1,
                 });
             }
             TableConstraint::Check(ck) => table.checks.push(CheckConstraint {

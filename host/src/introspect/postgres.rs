@@ -93,7 +93,8 @@ pub(super) async fn introspect(
             "SELECT c.relname::text, con.conname::text, con.contype::text, \
              pg_get_constraintdef(con.oid, true), {}, fc.relname::text, \
              (fn.nspname = {ns})::text, fn.nspname::text, {}, \
-             con.confdeltype::text, con.confupdtype::text \
+             con.confdeltype::text, con.confupdtype::text, \
+             con.condeferrable::text, con.condeferred::text \
              FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              LEFT JOIN pg_class fc ON fc.oid = con.confrelid \
@@ -228,6 +229,16 @@ pub(super) async fn introspect(
                 ref_columns: split_names(cell(row, 8)),
                 ondelete: action(action_name(cell(row, 9))),
                 onupdate: action(action_name(cell(row, 10))),
+                // As SQLAlchemy reflects them: said only when deferrable.
+                deferrable: (cell(row, 11) == "true").then_some(true),
+                initially: (cell(row, 11) == "true").then(|| {
+                    if cell(row, 12) == "true" {
+                        "DEFERRED"
+                    } else {
+                        "IMMEDIATE"
+                    }
+                    .to_owned()
+                }),
             }),
             "c" => table.checks.push(CheckConstraint {
                 name: Some(name),

@@ -204,7 +204,7 @@ impl From<DropUnique> for UniqueSpec {
 }
 
 /// `create_foreign_key`: `table`, `columns`, `references = "users(id)"`, optional `name`,
-/// `ondelete`, `onupdate`.
+/// `ondelete`, `onupdate`, `deferrable`, `initially`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "ForeignKeySpec", into = "ForeignKeySpec")]
 pub struct CreateForeignKey {
@@ -240,6 +240,10 @@ struct ForeignKeySpec {
     ondelete: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     onupdate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deferrable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    initially: Option<String>,
 }
 
 impl ForeignKeySpec {
@@ -264,6 +268,8 @@ impl ForeignKeySpec {
             ref_columns,
             ondelete: self.ondelete,
             onupdate: self.onupdate,
+            deferrable: self.deferrable,
+            initially: self.initially,
         })
     }
 
@@ -276,6 +282,8 @@ impl ForeignKeySpec {
             columns: fk.columns,
             ondelete: fk.ondelete,
             onupdate: fk.onupdate,
+            deferrable: fk.deferrable,
+            initially: fk.initially,
         }
     }
 }
@@ -307,7 +315,9 @@ impl TryFrom<ForeignKeySpec> for DropForeignKey {
         let has_definition = !spec.columns.is_empty()
             || spec.references.is_some()
             || spec.ondelete.is_some()
-            || spec.onupdate.is_some();
+            || spec.onupdate.is_some()
+            || spec.deferrable.is_some()
+            || spec.initially.is_some();
         let definition = if has_definition {
             Some(spec.foreign_key()?)
         } else {
@@ -337,6 +347,8 @@ impl From<DropForeignKey> for ForeignKeySpec {
                 references: None,
                 ondelete: None,
                 onupdate: None,
+                deferrable: None,
+                initially: None,
             },
         }
     }

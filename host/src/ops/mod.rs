@@ -92,6 +92,51 @@ pub const OP_NAMES: &[&str] = &[
 ];
 
 impl Op {
+    /// This op with every column type as the dialect named `dialect` has it
+    /// ([`crate::schema::ColumnType::for_dialect`]): revisions keep the variants, each
+    /// dialect renders its own type.
+    pub fn for_dialect(&self, dialect: &str) -> std::borrow::Cow<'_, Op> {
+        use std::borrow::Cow;
+        let variant =
+            |t: &Option<crate::schema::ColumnType>| t.as_ref().is_some_and(|t| t.is_variant());
+        let needed = match self {
+            Op::CreateTable(c) => matches!(c.table.for_dialect(dialect), Cow::Owned(_)),
+            Op::DropTable(d) => d
+                .definition
+                .as_ref()
+                .is_some_and(|t| matches!(t.for_dialect(dialect), Cow::Owned(_))),
+            Op::AddColumn(a) => a.column.ty.is_variant(),
+            Op::DropColumn(d) => d.definition.as_ref().is_some_and(|c| c.ty.is_variant()),
+            Op::AlterColumn(a) => variant(&a.ty) || variant(&a.existing_type),
+            _ => false,
+        };
+        if !needed {
+            return Cow::Borrowed(self);
+        }
+        let resolve = |t: &mut crate::schema::ColumnType| *t = t.for_dialect(dialect).clone();
+        let mut op = self.clone();
+        match &mut op {
+            Op::CreateTable(c) => c.table = c.table.for_dialect(dialect).into_owned(),
+            Op::DropTable(d) => {
+                if let Some(t) = &mut d.definition {
+                    *t = t.for_dialect(dialect).into_owned();
+                }
+            }
+            Op::AddColumn(a) => resolve(&mut a.column.ty),
+            Op::DropColumn(d) => {
+                if let Some(c) = &mut d.definition {
+                    resolve(&mut c.ty);
+                }
+            }
+            Op::AlterColumn(a) => {
+                a.ty.iter_mut().for_each(resolve);
+                a.existing_type.iter_mut().for_each(resolve);
+            }
+            _ => {}
+        }
+        Cow::Owned(op)
+    }
+
     /// This op with its constraint and index names as a database with identifiers of
     /// at most `max` characters stores them (see [`crate::schema::db_identifier`]):
     /// revisions keep the full names, each dialect renders its own form.

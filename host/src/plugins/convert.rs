@@ -106,8 +106,11 @@ impl From<&ColumnType> for wit_schema::ColumnType {
                 values: values.clone(),
             }),
             ColumnType::Custom(text) => S::Custom(text.clone()),
-            // The interface has no timestamp of its own: its spelling, parsed back.
-            ColumnType::Timestamp { .. } => S::Custom(inner.to_string()),
+            // The interface has no timestamp or variant of its own: their spelling,
+            // parsed back.
+            ColumnType::Timestamp { .. } | ColumnType::Variant { .. } => {
+                S::Custom(inner.to_string())
+            }
             ColumnType::Array(_) => unreachable!("arrays were unwrapped above"),
         };
         wit_schema::ColumnType {
@@ -149,7 +152,7 @@ impl TryFrom<wit_schema::ColumnType> for ColumnType {
                     return Err(Malformed("a custom type with an empty name".into()));
                 }
                 match ColumnType::parse(text) {
-                    t @ ColumnType::Timestamp { .. } => t,
+                    t @ (ColumnType::Timestamp { .. } | ColumnType::Variant { .. }) => t,
                     _ => ColumnType::Custom(text.to_owned()),
                 }
             }
@@ -371,6 +374,9 @@ impl TryFrom<wit_schema::Table> for Table {
                 ref_columns: fk.ref_columns,
                 ondelete: fk.on_delete,
                 onupdate: fk.on_update,
+                // The interface carries no deferrability.
+                deferrable: None,
+                initially: None,
             });
         }
         let mut indexes = Vec::with_capacity(t.indexes.len());

@@ -343,6 +343,7 @@ impl Dialect for WasmDialect {
     }
 
     fn type_sql(&self, ty: &ColumnType) -> Result<String, DialectError> {
+        let ty = ty.for_dialect(self.name());
         let guest = &self.inner.guest;
         self.memo(
             &self.inner.types,
@@ -368,6 +369,8 @@ impl Dialect for WasmDialect {
     }
 
     fn render(&self, op: &Op, schema: &Schema) -> Result<Vec<Statement>, DialectError> {
+        let op = &*op.for_dialect(self.name());
+        let schema = &*schema.for_dialect(self.name());
         let tables = wit_tables(op, schema);
         let guest = &self.inner.guest;
         let answer: Result<Result<Vec<wit_dialect::Statement>, String>, NoTableOps> =
@@ -394,6 +397,8 @@ impl Dialect for WasmDialect {
     }
 
     fn needs_rebuild(&self, op: &Op, schema: &Schema) -> bool {
+        let op = &*op.for_dialect(self.name());
+        let schema = &*schema.for_dialect(self.name());
         let tables = wit_tables(op, schema);
         let answer = match WitOp::from(op) {
             WitOp::Op(wit_op) => self.inner.guest.call(move |b: &Bindings, store| {

@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use types::ColumnType;
+pub use types::{ColumnType, DIALECT_NAMES};
 
 /// A set of tables: what the models describe, or what a database holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +23,26 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// This schema with each column's type as the dialect named `dialect` has it;
+    /// borrowed when no column has variants.
+    pub fn for_dialect(&self, dialect: &str) -> std::borrow::Cow<'_, Schema> {
+        use std::borrow::Cow;
+        if self
+            .tables
+            .iter()
+            .all(|t| matches!(t.for_dialect(dialect), Cow::Borrowed(_)))
+        {
+            return Cow::Borrowed(self);
+        }
+        Cow::Owned(Schema {
+            tables: self
+                .tables
+                .iter()
+                .map(|t| t.for_dialect(dialect).into_owned())
+                .collect(),
+        })
+    }
+
     /// The table called `name` in `schema` (`None` = the default schema).
     pub fn table(&self, schema: Option<&str>, name: &str) -> Option<&Table> {
         self.tables
@@ -132,6 +152,19 @@ pub fn same_db_identifier(desired: &str, actual: &str, max: Option<usize>) -> bo
 }
 
 impl Table {
+    /// This table with each column's type as the dialect named `dialect` has it
+    /// ([`ColumnType::for_dialect`]); borrowed when no column has variants.
+    pub fn for_dialect(&self, dialect: &str) -> std::borrow::Cow<'_, Table> {
+        if !self.columns.iter().any(|c| c.ty.is_variant()) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut table = self.clone();
+        for c in &mut table.columns {
+            c.ty = c.ty.for_dialect(dialect).clone();
+        }
+        std::borrow::Cow::Owned(table)
+    }
+
     /// This table with its constraint and index names as a database with identifiers
     /// of at most `max` characters stores them ([`db_identifier`]).
     pub fn with_db_identifiers(&self, max: Option<usize>) -> std::borrow::Cow<'_, Table> {
@@ -299,6 +332,10 @@ pub struct ForeignKey {
     /// `cascade`, `set null`, `restrict`, ... as written.
     pub ondelete: Option<String>,
     pub onupdate: Option<String>,
+    /// `DEFERRABLE` (`true`) or `NOT DEFERRABLE` (`false`); `None`: the database's default.
+    pub deferrable: Option<bool>,
+    /// `INITIALLY DEFERRED` / `IMMEDIATE`, as written.
+    pub initially: Option<String>,
 }
 
 impl ForeignKey {
@@ -349,6 +386,10 @@ struct ForeignKeySpec {
     ondelete: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     onupdate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deferrable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    initially: Option<String>,
 }
 
 impl TryFrom<ForeignKeySpec> for ForeignKey {
@@ -371,6 +412,8 @@ impl TryFrom<ForeignKeySpec> for ForeignKey {
             ref_columns,
             ondelete: spec.ondelete,
             onupdate: spec.onupdate,
+            deferrable: spec.deferrable,
+            initially: spec.initially,
         })
     }
 }
@@ -383,6 +426,8 @@ impl From<ForeignKey> for ForeignKeySpec {
             columns: fk.columns,
             ondelete: fk.ondelete,
             onupdate: fk.onupdate,
+            deferrable: fk.deferrable,
+            initially: fk.initially,
         }
     }
 }

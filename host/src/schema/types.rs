@@ -7,6 +7,7 @@
 //! of the generic types becomes [`ColumnType::Custom`] with the text as written, so a
 //! dialect can still render it; nothing here decides whether a database accepts it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -64,12 +65,80 @@ pub enum ColumnType {
     Array(Box<ColumnType>),
     /// Anything else, kept verbatim (trimmed) for the dialect: `jsonb`, `citext`, `char(3)`.
     Custom(String),
+    /// `variant(json, postgresql=jsonb)`: `base` except on the named dialects
+    /// (SQLAlchemy's `with_variant`, or a `TypeDecorator` whose `load_dialect_impl`
+    /// picks a type per dialect). Built by [`ColumnType::with_variants`], so no variant
+    /// equals the base and none is itself a variant.
+    Variant {
+        base: Box<ColumnType>,
+        variants: BTreeMap<String, ColumnType>,
+    },
 }
 
+/// The dialect names SQLAlchemy gives the three built-in databases.
+pub const DIALECT_NAMES: [&str; 3] = ["sqlite", "postgresql", "mysql"];
+
 impl ColumnType {
+    /// `base` with per-dialect `variants`; variants equal to the base are dropped, a
+    /// variant base or variant contributes its own base, and no variant left is `base`.
+    pub fn with_variants(
+        base: ColumnType,
+        variants: impl IntoIterator<Item = (String, ColumnType)>,
+    ) -> ColumnType {
+        let (base, mut map) = match base {
+            ColumnType::Variant { base, variants } => (*base, variants),
+            other => (other, BTreeMap::new()),
+        };
+        for (name, ty) in variants {
+            let ty = match ty {
+                ColumnType::Variant { base, .. } => *base,
+                other => other,
+            };
+            map.insert(name.to_ascii_lowercase(), ty);
+        }
+        map.retain(|_, ty| *ty != base);
+        if map.is_empty() {
+            base
+        } else {
+            ColumnType::Variant {
+                base: Box::new(base),
+                variants: map,
+            }
+        }
+    }
+
+    /// The type on the dialect named `dialect` (`sqlite`, `postgresql`, `mysql`, or a
+    /// plugin dialect's name): its variant there, else the base. MySQL also takes a
+    /// `mariadb` variant, MariaDB being served by the one `mysql` dialect here.
+    pub fn for_dialect(&self, dialect: &str) -> &ColumnType {
+        match self {
+            ColumnType::Variant { base, variants } => variants
+                .get(dialect)
+                .or_else(|| {
+                    (dialect == "mysql")
+                        .then(|| variants.get("mariadb"))
+                        .flatten()
+                })
+                .unwrap_or(base),
+            other => other,
+        }
+    }
+
+    /// True for a [`ColumnType::Variant`].
+    pub fn is_variant(&self) -> bool {
+        matches!(self, ColumnType::Variant { .. })
+    }
+
     /// Parses a type spelling; never fails (unknown spellings become [`ColumnType::Custom`]).
     pub fn parse(text: &str) -> ColumnType {
         let text = text.trim();
+        if let Some(args) = text
+            .strip_suffix(')')
+            .and_then(|t| strip_prefix_ignore_case(t, "variant("))
+            && let Some(ty) = parse_variant_args(args)
+        {
+            return ty;
+        }
         if let Some(inner) = text.strip_suffix("[]")
             && !inner.trim().is_empty()
         {
@@ -247,6 +316,49 @@ fn parse_enum_args(args: &str) -> Option<(Option<String>, Vec<String>)> {
     }
 }
 
+fn strip_prefix_ignore_case<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+/// `json, postgresql=jsonb, mysql=longtext`: the base, then `dialect=type` entries;
+/// commas inside parentheses or quotes belong to the type.
+fn parse_variant_args(args: &str) -> Option<ColumnType> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0usize, false, 0);
+    for (i, c) in args.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.checked_sub(1)?,
+            ',' if !quoted && depth == 0 => {
+                parts.push(&args[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&args[start..]);
+    let (base, entries) = parts.split_first()?;
+    if base.trim().is_empty() || entries.is_empty() {
+        return None;
+    }
+    let mut variants = Vec::new();
+    for entry in entries {
+        let (name, ty) = entry.split_once('=')?;
+        let name = name.trim();
+        if name.is_empty()
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || ty.trim().is_empty()
+        {
+            return None;
+        }
+        variants.push((name.to_owned(), ColumnType::parse(ty)));
+    }
+    Some(ColumnType::with_variants(ColumnType::parse(base), variants))
+}
+
 fn is_ident_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '.'
 }
@@ -291,6 +403,13 @@ impl fmt::Display for ColumnType {
             }
             ColumnType::Array(inner) => write!(f, "{inner}[]"),
             ColumnType::Custom(text) => f.write_str(text),
+            ColumnType::Variant { base, variants } => {
+                write!(f, "variant({base}")?;
+                for (name, ty) in variants {
+                    write!(f, ", {name}={ty}")?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }
@@ -483,9 +602,48 @@ mod tests {
                 .prop_map(|(name, values)| ColumnType::Enum { name, values }),
             arb_custom(),
         ];
-        leaf.prop_recursive(2, 4, 1, |inner| {
+        let plain = leaf.prop_recursive(2, 4, 1, |inner| {
             inner.prop_map(|t| ColumnType::Array(Box::new(t)))
-        })
+        });
+        let dialect = prop::sample::select(vec!["sqlite", "postgresql", "mysql", "mariadb"]);
+        prop_oneof![
+            3 => plain.clone(),
+            1 => (plain.clone(), prop::collection::vec((dialect, plain), 1..3)).prop_map(
+                |(base, vs)| ColumnType::with_variants(
+                    base,
+                    vs.into_iter().map(|(n, t)| (n.to_owned(), t))
+                )
+            ),
+        ]
+    }
+
+    #[test]
+    fn variants_resolve_per_dialect() {
+        let t = ColumnType::parse("variant(json, postgresql=jsonb, mariadb=longtext)");
+        assert_eq!(
+            t.to_string(),
+            "variant(json, mariadb=longtext, postgresql=jsonb)"
+        );
+        assert_eq!(t.for_dialect("sqlite"), &ColumnType::Json);
+        assert_eq!(
+            t.for_dialect("postgresql"),
+            &ColumnType::Custom("jsonb".into())
+        );
+        assert_eq!(
+            t.for_dialect("mysql"),
+            &ColumnType::Custom("longtext".into())
+        );
+        let chars = ColumnType::parse("variant(char(32), postgresql=uuid, sqlite=char(32))");
+        assert_eq!(chars.to_string(), "variant(char(32), postgresql=uuid)");
+        // Not a variant spelling: kept verbatim.
+        assert_eq!(
+            ColumnType::parse("variant(json)"),
+            ColumnType::Custom("variant(json)".into())
+        );
+        assert_eq!(
+            ColumnType::parse("variant(json, postgresql=json)"),
+            ColumnType::Json
+        );
     }
 
     proptest! {
@@ -495,7 +653,13 @@ mod tests {
             prop_assert_eq!(ColumnType::parse(&text), ty.clone(), "{}", text);
             let upper = ColumnType::parse(&text.to_uppercase());
             // Keywords are case-insensitive; enum values and custom names keep their case.
-            if !matches!(ty, ColumnType::Enum { .. } | ColumnType::Custom(_) | ColumnType::Array(_)) {
+            if !matches!(
+                ty,
+                ColumnType::Enum { .. }
+                    | ColumnType::Custom(_)
+                    | ColumnType::Array(_)
+                    | ColumnType::Variant { .. }
+            ) {
                 prop_assert_eq!(upper, ty);
             }
         }

@@ -197,6 +197,8 @@ pub fn table_json(t: &Table, source: Option<&SourceLocation>) -> Value {
             "referred_columns": fk.ref_columns,
             "ondelete": fk.ondelete,
             "onupdate": fk.onupdate,
+            "deferrable": fk.deferrable,
+            "initially": fk.initially,
         })).collect::<Vec<_>>(),
         "indexes": t.indexes.iter().map(|ix| json!({
             "name": ix.name,

@@ -163,6 +163,9 @@ pub enum Value<'p> {
     Bound(Rc<(FuncRef<'p>, Value<'p>)>),
     /// `lambda e: [m.value for m in e]`, the common `values_callable`.
     EnumValuesLambda,
+    /// The dialect a `TypeDecorator.load_dialect_impl(self, dialect)` is asked for, by
+    /// its SQLAlchemy name: `.name` is that name, `.type_descriptor(t)` is `t`.
+    Dialect(Rc<str>),
     /// Something known to exist that has no schema meaning here (another lambda ...).
     Opaque,
     Unknown(Rc<Unresolved>),
@@ -1226,6 +1229,15 @@ impl<'p> Evaluator<'p> {
             },
             Value::Unknown(u) => Value::Unknown(u),
             Value::Builtin(b) => Value::Lib(format!("builtins.{b}.{name}").into()),
+            Value::Dialect(d) => match name {
+                "name" => Value::Str(d),
+                "type_descriptor" => Value::Method(Rc::new((Value::Dialect(d), name.into()))),
+                _ => self.unknown(
+                    m,
+                    at,
+                    format!("Cannot evaluate `dialect.{name}` statically (only `dialect.name` and `dialect.type_descriptor(...)`)"),
+                ),
+            },
             _ => self.unknown(m, at, format!("Cannot evaluate the attribute `.{name}`")),
         }
     }
@@ -1615,10 +1627,27 @@ impl<'p> Evaluator<'p> {
                 self.call_function(m, f, args, kwargs, at)
             }
             Value::Class(class) => self.instantiate(m, class, args, kwargs, at),
+            // `MyType().with_variant(JSONB(), "postgresql")`: a library call on the
+            // instance, read by the type reader.
             Value::Method(method)
                 if matches!(method.0, Value::Instance(_)) && &*method.1 == "with_variant" =>
             {
-                method.0.clone()
+                args.insert(0, method.0.clone());
+                Value::Call(Rc::new(Call {
+                    callee: "with_variant".into(),
+                    recv: None,
+                    args,
+                    kwargs,
+                    site,
+                }))
+            }
+            Value::Method(method)
+                if matches!(method.0, Value::Dialect(_)) && &*method.1 == "type_descriptor" =>
+            {
+                match args.into_iter().next() {
+                    Some(t) => t,
+                    None => self.unknown(m, at, "`dialect.type_descriptor()` needs a type"),
+                }
             }
             Value::Method(method) if matches!(method.0, Value::ColumnRef(_)) => {
                 // `Model.id.desc()` is `sqlalchemy.desc(Model.id)`.

@@ -96,6 +96,8 @@ struct FkDraft<'p> {
     name: Option<String>,
     ondelete: Option<String>,
     onupdate: Option<String>,
+    deferrable: Option<bool>,
+    initially: Option<String>,
     at: (usize, TextSize),
 }
 
@@ -1567,6 +1569,8 @@ impl<'e, 'p> Builder<'e, 'p> {
                     name: None,
                     ondelete,
                     onupdate: None,
+                    deferrable: None,
+                    initially: None,
                     at: (m, fat),
                 });
             }
@@ -1702,6 +1706,24 @@ impl<'e, 'p> Builder<'e, 'p> {
         }
     }
 
+    fn opt_bool(
+        &mut self,
+        v: Option<&Value<'p>>,
+        m: usize,
+        at: TextSize,
+        what: &str,
+    ) -> Option<bool> {
+        match v {
+            None | Some(Value::None) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(other) => {
+                let other = other.clone();
+                self.unresolved(&other, m, at, what);
+                None
+            }
+        }
+    }
+
     fn foreign_key(&mut self, c: &Rc<Call<'p>>, columns: Vec<String>) -> Option<FkDraft<'p>> {
         let (m, at) = (c.site.0, TextSize::new(c.site.1));
         let target = match c.args.first().or_else(|| c.kw("column")) {
@@ -1719,6 +1741,8 @@ impl<'e, 'p> Builder<'e, 'p> {
             name: self.opt_str(c.kw("name"), m, at, "the foreign key name"),
             ondelete: self.opt_str(c.kw("ondelete"), m, at, "`ondelete=`"),
             onupdate: self.opt_str(c.kw("onupdate"), m, at, "`onupdate=`"),
+            deferrable: self.opt_bool(c.kw("deferrable"), m, at, "`deferrable=`"),
+            initially: self.opt_str(c.kw("initially"), m, at, "`initially=`"),
             at: (m, at),
         })
     }
@@ -1871,10 +1895,12 @@ impl<'e, 'p> Builder<'e, 'p> {
                         columns,
                         targets,
                         // ForeignKeyConstraint(columns, refcolumns, name=None,
-                        // onupdate=None, ondelete=None, ...)
+                        // onupdate=None, ondelete=None, deferrable=None, initially=None, ...)
                         name: self.opt_str(c.arg(2, "name"), cm, cat, "the constraint name"),
                         ondelete: self.opt_str(c.arg(4, "ondelete"), cm, cat, "`ondelete=`"),
                         onupdate: self.opt_str(c.arg(3, "onupdate"), cm, cat, "`onupdate=`"),
+                        deferrable: self.opt_bool(c.arg(5, "deferrable"), cm, cat, "`deferrable=`"),
+                        initially: self.opt_str(c.arg(6, "initially"), cm, cat, "`initially=`"),
                         at: (cm, cat),
                     };
                     self.drafts[t].fks.push(fk);
@@ -2264,6 +2290,8 @@ impl<'e, 'p> Builder<'e, 'p> {
             name: fk.name.clone(),
             ondelete: fk.ondelete.clone(),
             onupdate: fk.onupdate.clone(),
+            deferrable: fk.deferrable,
+            initially: fk.initially.clone(),
             at: self.pos(fk.at),
         })
     }

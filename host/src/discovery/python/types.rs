@@ -81,12 +81,9 @@ impl<'p> Types<'_, 'p> {
         let empty = Vec::new();
         let (path, args, kwargs) = match v {
             Value::Lib(path) => (path.as_ref(), &empty[..], &[][..]),
-            // `String(30).with_variant(...)`: the generic type; `MutableDict.as_mutable(JSON)`:
-            // the wrapped type.
-            Value::Call(c) if c.name() == "with_variant" && c.recv.is_some() => {
-                let recv = c.recv.as_ref().expect("checked");
-                return self.sa_type(&Value::Call(recv.clone()));
-            }
+            // `String(30).with_variant(JSONB(), "postgresql")`: the type with a variant on
+            // the named dialects; `MutableDict.as_mutable(JSON)`: the wrapped type.
+            Value::Call(c) if c.name() == "with_variant" => return self.with_variant(c),
             Value::Call(c) if c.name() == "as_mutable" && is_sa(&c.callee) && c.args.len() == 1 => {
                 return self.sa_type(&c.args[0]);
             }
@@ -97,7 +94,7 @@ impl<'p> Types<'_, 'p> {
                 }
                 return self.custom_class(*class, None);
             }
-            Value::Instance(i) => return self.custom_class(i.class, Some(i)),
+            Value::Instance(i) => return self.custom_class(i.class, Some(i.clone())),
             Value::Unknown(_) => return Err(self.unknown(v)),
             _ => return Err(self.problem("This is not a column type")),
         };
@@ -182,7 +179,112 @@ impl<'p> Types<'_, 'p> {
     }
 
     /// A project class used as a type: a `TypeDecorator` or `UserDefinedType` subclass.
+    /// `base.with_variant(variant, "dialect", ...)` (a library type's method: `recv` is
+    /// the base) or the same on a project type's instance (the base first in `args`).
+    fn with_variant(&self, c: &super::eval::Call<'p>) -> Result<ColumnType, TypeProblem> {
+        let (base, rest) = match &c.recv {
+            Some(recv) => (Value::Call(recv.clone()), &c.args[..]),
+            None => match c.args.split_first() {
+                Some((base, rest)) => (base.clone(), rest),
+                None => return Err(self.problem("`with_variant` without a type")),
+            },
+        };
+        let base = self.sa_type(&base)?;
+        let Some(variant) = rest.first().or_else(|| c.kw("type_")) else {
+            return Err(self.problem("`with_variant` needs the variant type"));
+        };
+        let variant = self.sa_type(variant)?;
+        let mut names = Vec::new();
+        let given: Vec<&Value<'p>> = match rest.get(1..) {
+            Some(more) if !more.is_empty() => more.iter().collect(),
+            _ => c.kw("dialect_names").into_iter().collect(),
+        };
+        for v in given {
+            match v {
+                Value::Str(s) => names.push(s.to_string()),
+                Value::Seq(items) => {
+                    for i in items.iter() {
+                        match i {
+                            Value::Str(s) => names.push(s.to_string()),
+                            other => return Err(self.unknown(other)),
+                        }
+                    }
+                }
+                other => return Err(self.unknown(other)),
+            }
+        }
+        if names.is_empty() {
+            return Err(self.problem("`with_variant` names no dialect"));
+        }
+        Ok(ColumnType::with_variants(
+            base,
+            names.into_iter().map(|n| (n, variant.clone())),
+        ))
+    }
+
     fn custom_class(
+        &self,
+        class: super::eval::ClassRef<'p>,
+        instance: Option<std::rc::Rc<super::eval::Instance<'p>>>,
+    ) -> Result<ColumnType, TypeProblem> {
+        let ty = self.decorated(class, instance.as_deref())?;
+        let mro = self.ev.mro(class);
+        if !mro
+            .iter()
+            .any(|k| super::eval::find_method(k.def, "load_dialect_impl").is_some())
+        {
+            return Ok(ty);
+        }
+        // `load_dialect_impl(self, dialect)`: the type on each database, asked with the
+        // dialect's name (`dialect.name`); the type most of them get is the base (the
+        // `impl` when all three differ), the others are variants.
+        let instance = match instance {
+            Some(i) => Value::Instance(i),
+            None => self.ev.call(
+                self.module,
+                Value::Class(class),
+                Vec::new(),
+                Vec::new(),
+                self.at,
+            ),
+        };
+        let method = self
+            .ev
+            .attr(self.module, instance, "load_dialect_impl", self.at);
+        let mut per = Vec::new();
+        for name in crate::schema::DIALECT_NAMES {
+            let got = self.ev.call(
+                self.module,
+                method.clone(),
+                vec![Value::Dialect(name.into())],
+                Vec::new(),
+                self.at,
+            );
+            // `super().load_dialect_impl(dialect)` (a library `super()` call, opaque
+            // to the evaluator) is TypeDecorator's own: the `impl`.
+            let got = match got {
+                Value::Opaque => ty.clone(),
+                other => self.sa_type(&other)?,
+            };
+            per.push((name.to_owned(), got));
+        }
+        let count = |t: &ColumnType| per.iter().filter(|(_, x)| x == t).count();
+        let top = per.iter().map(|(_, t)| count(t)).max().unwrap_or(0);
+        let base = if top > 1 {
+            per.iter()
+                .map(|(_, t)| t)
+                .find(|t| count(t) == top)
+                .cloned()
+                .unwrap_or(ty)
+        } else {
+            ty
+        };
+        Ok(ColumnType::with_variants(base, per))
+    }
+
+    /// A project type class: a `TypeDecorator`'s `impl`, or the concrete SQLAlchemy
+    /// type it subclasses.
+    fn decorated(
         &self,
         class: super::eval::ClassRef<'p>,
         instance: Option<&super::eval::Instance<'p>>,

@@ -66,6 +66,8 @@ pub struct FkDraft {
     pub name: Option<String>,
     pub ondelete: Option<String>,
     pub onupdate: Option<String>,
+    pub deferrable: Option<bool>,
+    pub initially: Option<String>,
     pub at: Pos,
 }
 
@@ -411,6 +413,8 @@ impl Merger {
             ref_columns,
             ondelete: fk.ondelete.clone(),
             onupdate: fk.onupdate.clone(),
+            deferrable: fk.deferrable,
+            initially: fk.initially.clone(),
         })
     }
 
