@@ -246,3 +246,129 @@ fn import_backend_matches_the_static_listing() {
     // Imports never leave bytecode in the project.
     assert!(!p.path().join("models/__pycache__").exists());
 }
+
+/// A project whose models live in the package `app` (no startproject scaffolding).
+fn app(files: &[(&str, &str)]) -> Project {
+    let p = Project::new();
+    p.write(
+        "sqlalembic.toml",
+        "[discovery]\nMODEL_DISCOVERY_PATHS = \"app\"\n",
+    );
+    p.write("app/__init__.py", "");
+    for (rel, text) in files {
+        p.write(rel, text);
+    }
+    p
+}
+
+const BASE: &str = "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n";
+
+#[test]
+fn circular_imports_between_model_files_resolve_as_python_would() {
+    // a.py and b.py import each other at module level; each name is used only after
+    // both modules are loaded, as Python allows.
+    let p = app(&[
+        ("app/base.py", BASE),
+        (
+            "app/a.py",
+            "from sqlalchemy import Column, ForeignKey, Integer, String\nfrom app.base import Base\nfrom app import b\n\nNAME_LEN = 40\n\nclass A(Base):\n    __tablename__ = 'a'\n    id = Column(Integer, primary_key=True)\n    b_id = Column(Integer, ForeignKey('b.id'))\n    label = Column(String(b.LABEL_LEN))\n",
+        ),
+        (
+            "app/b.py",
+            "from sqlalchemy import Column, Integer, String\nfrom app.base import Base\nfrom app import a\n\nLABEL_LEN = 20\n\nclass B(Base):\n    __tablename__ = 'b'\n    id = Column(Integer, primary_key=True)\n    name = Column(String(a.NAME_LEN))\n",
+        ),
+    ]);
+    let run = p.run(&["discover", "--format", "json"]);
+    run.success();
+    let v = run.json();
+    assert_eq!(table_names(&v), ["a", "b"]);
+    let ty = |t: usize, c: usize| v["tables"][t]["columns"][c]["type"].clone();
+    assert_eq!(ty(0, 2), "varchar(20)");
+    assert_eq!(ty(1, 1), "varchar(40)");
+}
+
+#[test]
+fn a_name_that_only_exists_in_a_cycle_is_a_diagnostic() {
+    // Each constant is defined from the other: no value exists.
+    let p = app(&[
+        ("app/base.py", BASE),
+        (
+            "app/a.py",
+            "from sqlalchemy import Column, Integer, String\nfrom app.base import Base\nfrom app.b import Y\nX = Y + 1\n\nclass A(Base):\n    __tablename__ = 'a'\n    id = Column(Integer, primary_key=True)\n    name = Column(String(X))\n",
+        ),
+        ("app/b.py", "from app.a import X\nY = X + 1\n"),
+    ]);
+    let run = p.run(&["discover"]);
+    run.code(2);
+    assert!(run.stderr.contains("app/a.py:9:"), "{run:#?}");
+    assert!(!run.stderr.contains("panicked"), "{run:#?}");
+    assert!(run.stdout.is_empty(), "{run:#?}");
+}
+
+#[test]
+fn an_import_of_a_missing_module_names_it() {
+    let p = app(&[
+        ("app/base.py", BASE),
+        (
+            "app/models.py",
+            "from sqlalchemy import Column, Integer, String\nfrom app.base import Base\nfrom app.settings import NAME_LEN\n\nclass A(Base):\n    __tablename__ = 'a'\n    id = Column(Integer, primary_key=True)\n    name = Column(String(NAME_LEN))\n",
+        ),
+    ]);
+    let run = p.run(&["discover"]);
+    run.code(2);
+    assert!(run.stderr.contains("app/models.py:8:"), "{run:#?}");
+    assert!(run.stderr.contains("NAME_LEN"), "{run:#?}");
+    assert!(run.stderr.contains("app.settings"), "{run:#?}");
+}
+
+#[test]
+fn a_helper_that_recurses_forever_stops_with_its_place() {
+    let p = app(&[
+        ("app/base.py", BASE),
+        (
+            "app/models.py",
+            "from sqlalchemy import Column, Integer, String\nfrom app.base import Base\n\ndef width(n):\n    return width(n + 1)\n\ndef spin():\n    n = 0\n    while True:\n        n += 1\n    return n\n\nclass A(Base):\n    __tablename__ = 'a'\n    id = Column(Integer, primary_key=True)\n    name = Column(String(width(1)))\n    other = Column(String(spin()))\n",
+        ),
+    ]);
+    let started = std::time::Instant::now();
+    let run = p.run(&["discover"]);
+    run.code(2);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{run:#?}"
+    );
+    // Each stop names its place: inside the recursing helper, inside the loop.
+    assert!(run.stderr.contains("app/models.py:5:"), "{run:#?}");
+    assert!(run.stderr.contains("app/models.py:10:"), "{run:#?}");
+    assert!(!run.stderr.contains("panicked"), "{run:#?}");
+}
+
+#[test]
+fn a_five_megabyte_generated_model_file_is_read_exactly() {
+    let mut text = String::from(
+        "from sqlalchemy import Column, ForeignKey, Integer, String, Text\nfrom app.base import Base\n",
+    );
+    let mut n = 0;
+    while text.len() < 5 * 1024 * 1024 {
+        text.push_str(&format!(
+            "\n\nclass Generated{n}(Base):\n    \"\"\"Generated model number {n}, padded like a generator's docstring would be.\"\"\"\n    __tablename__ = 'generated_{n}'\n    id = Column(Integer, primary_key=True)\n    parent_id = Column(Integer, ForeignKey('generated_{parent}.id'), index=True)\n    name = Column(String({len}), nullable=False, unique=True)\n    body = Column(Text, comment='the body of model {n}')\n",
+            parent = n / 2,
+            len = 10 + n % 200
+        ));
+        n += 1;
+    }
+    let p = app(&[("app/base.py", BASE), ("app/generated.py", &text)]);
+    let run = p.run(&["discover", "--format", "json"]);
+    run.success();
+    let v = run.json();
+    let tables = v["tables"].as_array().expect("tables");
+    assert_eq!(tables.len(), n);
+    let last = tables
+        .iter()
+        .find(|t| t["name"] == format!("generated_{}", n - 1))
+        .expect("last table");
+    assert_eq!(
+        last["columns"][2]["type"],
+        format!("varchar({})", 10 + (n - 1) % 200)
+    );
+}

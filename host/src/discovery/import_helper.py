@@ -168,7 +168,8 @@ def table_json(table, dialect):
     flagged_unique = set()
     uniques = []
     checks = []
-    for c in table.constraints:
+    # SQLAlchemy's own DDL order (creation order), which the static backend follows.
+    for c in table._sorted_constraints:
         if isinstance(c, UniqueConstraint):
             cols = [col.name for col in c.columns]
             if getattr(c, "_column_flag", False) and c.name is None and len(cols) == 1:

@@ -729,8 +729,9 @@ pub fn normalize(t: &mut Table) {
             ix.table.clone_from(&t.name);
         }
     }
-    t.uniques
-        .sort_by(|a, b| (&a.name, &a.columns).cmp(&(&b.name, &b.columns)));
+    // Unique constraints keep SQLAlchemy's DDL order (those written in the table's
+    // arguments, then the column flags' own): where two cover the same columns, SQLite
+    // and Alembic's reflection tell them apart by that order.
     t.checks
         .sort_by(|a, b| (&a.name, &a.sqltext).cmp(&(&b.name, &b.sqltext)));
     t.foreign_keys.sort_by(|a, b| {

@@ -723,6 +723,19 @@ impl<'p> Evaluator<'p> {
         if let Some(sub) = self.project.find(&format!("{module}.{name}")) {
             return Value::Module(sub);
         }
+        // A missing module inside a project package is no library: Python would fail
+        // to import it.
+        let mut parent = module;
+        while let Some((head, _)) = parent.rsplit_once('.') {
+            if self.project.find(head).is_some() {
+                return self.unknown(
+                    m,
+                    at,
+                    format!("`{name}` is imported from `{module}`, which is not a module of the project package `{head}` (no such file under the source roots)"),
+                );
+            }
+            parent = head;
+        }
         Value::Lib(format!("{module}.{name}").into())
     }
 
