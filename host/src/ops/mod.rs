@@ -100,11 +100,11 @@ impl Op {
         let variant =
             |t: &Option<crate::schema::ColumnType>| t.as_ref().is_some_and(|t| t.is_variant());
         let needed = match self {
-            Op::CreateTable(c) => matches!(c.table.for_dialect(dialect), Cow::Owned(_)),
+            Op::CreateTable(c) => c.table.has_variants(),
             Op::DropTable(d) => d
                 .definition
                 .as_ref()
-                .is_some_and(|t| matches!(t.for_dialect(dialect), Cow::Owned(_))),
+                .is_some_and(crate::schema::Table::has_variants),
             Op::AddColumn(a) => a.column.ty.is_variant(),
             Op::DropColumn(d) => d.definition.as_ref().is_some_and(|c| c.ty.is_variant()),
             Op::AlterColumn(a) => variant(&a.ty) || variant(&a.existing_type),

@@ -27,11 +27,7 @@ impl Schema {
     /// borrowed when no column has variants.
     pub fn for_dialect(&self, dialect: &str) -> std::borrow::Cow<'_, Schema> {
         use std::borrow::Cow;
-        if self
-            .tables
-            .iter()
-            .all(|t| matches!(t.for_dialect(dialect), Cow::Borrowed(_)))
-        {
+        if !self.tables.iter().any(Table::has_variants) {
             return Cow::Borrowed(self);
         }
         Cow::Owned(Schema {
@@ -152,10 +148,15 @@ pub fn same_db_identifier(desired: &str, actual: &str, max: Option<usize>) -> bo
 }
 
 impl Table {
+    /// True when a column's type differs per dialect ([`ColumnType::Variant`]).
+    pub fn has_variants(&self) -> bool {
+        self.columns.iter().any(|c| c.ty.is_variant())
+    }
+
     /// This table with each column's type as the dialect named `dialect` has it
     /// ([`ColumnType::for_dialect`]); borrowed when no column has variants.
     pub fn for_dialect(&self, dialect: &str) -> std::borrow::Cow<'_, Table> {
-        if !self.columns.iter().any(|c| c.ty.is_variant()) {
+        if !self.has_variants() {
             return std::borrow::Cow::Borrowed(self);
         }
         let mut table = self.clone();

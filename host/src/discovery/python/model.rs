@@ -1688,6 +1688,29 @@ impl<'e, 'p> Builder<'e, 'p> {
         }
     }
 
+    /// An optional keyword value `take` accepts (`None` when absent or `None`); any other
+    /// value is reported as unresolved.
+    fn opt<T>(
+        &mut self,
+        v: Option<&Value<'p>>,
+        m: usize,
+        at: TextSize,
+        what: &str,
+        take: impl Fn(&Value<'p>) -> Option<T>,
+    ) -> Option<T> {
+        match v {
+            None | Some(Value::None) => None,
+            Some(v) => {
+                let got = take(v);
+                if got.is_none() {
+                    let other = v.clone();
+                    self.unresolved(&other, m, at, what);
+                }
+                got
+            }
+        }
+    }
+
     fn opt_str(
         &mut self,
         v: Option<&Value<'p>>,
@@ -1695,15 +1718,7 @@ impl<'e, 'p> Builder<'e, 'p> {
         at: TextSize,
         what: &str,
     ) -> Option<String> {
-        match v {
-            None | Some(Value::None) => None,
-            Some(Value::Str(s)) => Some(s.to_string()),
-            Some(other) => {
-                let other = other.clone();
-                self.unresolved(&other, m, at, what);
-                None
-            }
-        }
+        self.opt(v, m, at, what, |v| v.as_str().map(str::to_owned))
     }
 
     fn opt_bool(
@@ -1713,15 +1728,10 @@ impl<'e, 'p> Builder<'e, 'p> {
         at: TextSize,
         what: &str,
     ) -> Option<bool> {
-        match v {
-            None | Some(Value::None) => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(other) => {
-                let other = other.clone();
-                self.unresolved(&other, m, at, what);
-                None
-            }
-        }
+        self.opt(v, m, at, what, |v| match v {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        })
     }
 
     fn foreign_key(&mut self, c: &Rc<Call<'p>>, columns: Vec<String>) -> Option<FkDraft<'p>> {

@@ -178,7 +178,6 @@ impl<'p> Types<'_, 'p> {
         }
     }
 
-    /// A project class used as a type: a `TypeDecorator` or `UserDefinedType` subclass.
     /// `base.with_variant(variant, "dialect", ...)` (a library type's method: `recv` is
     /// the base) or the same on a project type's instance (the base first in `args`).
     fn with_variant(&self, c: &super::eval::Call<'p>) -> Result<ColumnType, TypeProblem> {
@@ -222,6 +221,7 @@ impl<'p> Types<'_, 'p> {
         ))
     }
 
+    /// A project class used as a type: a `TypeDecorator` or `UserDefinedType` subclass.
     fn custom_class(
         &self,
         class: super::eval::ClassRef<'p>,
