@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod dburl;
 pub mod diagnostic;
 pub mod dialect;
 pub mod diff;

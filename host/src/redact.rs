@@ -1,12 +1,13 @@
 //! Masking of secrets in everything that leaves the process: error messages, log
 //! lines, printed output, signal payloads.
 //!
-//! Input: a text or JSON value and the secret strings known for this run. Output: the
-//! same with each secret, its encoded forms (percent-encoding in upper and lower case,
-//! `+` for spaces, the `url` crate's userinfo encoding) and the password part of every
-//! `scheme://user:password@host` URL replaced by `***`; in JSON, the values of keys named
-//! like a password, secret or token are masked whole. It refuses nothing: an empty secret
-//! is ignored, and clean text is returned unchanged (borrowed, see [`redact_cow`]).
+//! Input: a text or JSON value. Output: the same with the password of every database
+//! URL in it masked by the URL's structure ([`crate::dburl::mask`]: the userinfo
+//! password and `password=` query values become `***`); in JSON, the values of keys
+//! named like a password, secret or token are masked whole. The text of a password is
+//! never searched for: a word that happens to equal it elsewhere is left alone, so the
+//! mask gives nothing away. Clean text is returned unchanged (borrowed, see
+//! [`redact_cow`]).
 
 use std::borrow::Cow;
 
@@ -16,36 +17,45 @@ use serde_json::Value;
 pub const MASK: &str = "***";
 
 /// [`redact_cow`] as an owned string.
-pub fn redact_text(text: &str, secrets: &[String]) -> String {
-    redact_cow(text, secrets).into_owned()
+pub fn redact_text(text: &str) -> String {
+    redact_cow(text).into_owned()
 }
 
-/// Replaces every secret (and its encoded forms) and every URL password in `text` with
-/// [`MASK`]; borrows `text` when there is nothing to mask (the logging hot path).
-pub fn redact_cow<'a>(text: &'a str, secrets: &[String]) -> Cow<'a, str> {
-    let mut out = match mask_url_passwords(text) {
-        Some(masked) => Cow::Owned(masked),
-        None => Cow::Borrowed(text),
-    };
-    for needle in needles(secrets) {
-        if out.contains(needle.as_str()) {
-            out = Cow::Owned(out.replace(needle.as_str(), MASK));
+/// Masks the password of every URL in `text` ([`crate::dburl::find_urls`]); borrows
+/// `text` when there is nothing to mask (the logging hot path).
+pub fn redact_cow(text: &str) -> Cow<'_, str> {
+    let urls = crate::dburl::find_urls(text);
+    let mut out: Option<String> = None;
+    let mut last = 0;
+    for (start, end) in urls {
+        let masked = crate::dburl::mask(&text[start..end]);
+        if let Cow::Owned(masked) = masked {
+            let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            buf.push_str(&text[last..start]);
+            buf.push_str(&masked);
+            last = end;
         }
     }
-    out
+    match out {
+        Some(mut buf) => {
+            buf.push_str(&text[last..]);
+            Cow::Owned(buf)
+        }
+        None => Cow::Borrowed(text),
+    }
 }
 
 /// Redacts every string in `value` and masks the value of every key that names a
 /// secret ([`is_secret_key`]); `null`, booleans and empty strings under such keys stay,
 /// as they reveal nothing.
-pub fn redact_json(value: &mut Value, secrets: &[String]) {
+pub fn redact_json(value: &mut Value) {
     match value {
         Value::String(text) => {
-            if let Cow::Owned(redacted) = redact_cow(text, secrets) {
+            if let Cow::Owned(redacted) = redact_cow(text) {
                 *text = redacted;
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|item| redact_json(item, secrets)),
+        Value::Array(items) => items.iter_mut().for_each(redact_json),
         Value::Object(map) => {
             for (key, item) in map.iter_mut() {
                 let reveals =
@@ -53,13 +63,32 @@ pub fn redact_json(value: &mut Value, secrets: &[String]) {
                 if is_secret_key(key) && reveals {
                     *item = Value::String(MASK.to_owned());
                 } else {
-                    redact_json(item, secrets);
+                    redact_json(item);
                 }
             }
         }
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
+
+/// Whether `text` (e.g. a serialized JSON document) may hold something
+/// [`redact_json`] would mask: a URL, or a key named like a secret. `false` means it
+/// can be printed as it is.
+pub fn might_need_masking(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    !crate::dburl::find_urls(text).is_empty() || SECRET_STEMS.iter().any(|s| lower.contains(s))
+}
+
+/// What every key [`is_secret_key`] accepts contains.
+const SECRET_STEMS: [&str; 7] = [
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "credential",
+    "authoriz",
+];
 
 /// Whether a key names a secret: one of its words (split at `_`, `-`, `.`, spaces and
 /// camelCase humps) is `password`, `passwd`, `pass`, `pwd`, `passphrase`, `secret`,
@@ -69,17 +98,8 @@ pub fn redact_json(value: &mut Value, secrets: &[String]) {
 pub fn is_secret_key(key: &str) -> bool {
     // Fast path: most keys (`name`, `columns`, ...) hold none of the words' stems, and
     // `Printer::json` asks for every key of large documents.
-    const STEMS: [&str; 7] = [
-        "pass",
-        "pwd",
-        "secret",
-        "token",
-        "key",
-        "credential",
-        "authoriz",
-    ];
     let lower = key.to_ascii_lowercase();
-    if !STEMS.iter().any(|stem| lower.contains(stem)) {
+    if !SECRET_STEMS.iter().any(|stem| lower.contains(stem)) {
         return false;
     }
     let mut words: Vec<String> = Vec::new();
@@ -123,28 +143,6 @@ pub fn is_secret_key(key: &str) -> bool {
             .any(|pair| pair[1] == "key" && (pair[0] == "api" || pair[0] == "private"))
 }
 
-/// Every form a secret may take in text, longest first (so a longer encoded form is not
-/// half-replaced by a shorter one).
-fn needles(secrets: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        let encoded = percent_encode(secret);
-        for form in [
-            secret.clone(),
-            lowercase_escapes(&encoded),
-            percent_encode_plus(secret),
-            url_userinfo_encoding(secret),
-            encoded,
-        ] {
-            if !form.is_empty() && !out.contains(&form) {
-                out.push(form);
-            }
-        }
-    }
-    out.sort_by_key(|n| std::cmp::Reverse(n.len()));
-    out
-}
-
 /// Percent-encodes everything but RFC 3986 unreserved characters (Python's
 /// `quote(s, safe="")`).
 pub fn percent_encode(text: &str) -> String {
@@ -157,14 +155,6 @@ pub fn percent_encode(text: &str) -> String {
         }
     }
     out
-}
-
-/// Like [`percent_encode`] with `+` for spaces (Python's `quote_plus`).
-fn percent_encode_plus(text: &str) -> String {
-    text.split(' ')
-        .map(percent_encode)
-        .collect::<Vec<_>>()
-        .join("+")
 }
 
 /// Decodes `%XX` escapes; invalid escapes are kept as they are.
@@ -193,155 +183,55 @@ fn hex(b: u8) -> Option<u8> {
         .and_then(|d| u8::try_from(d).ok())
 }
 
-fn lowercase_escapes(encoded: &str) -> String {
-    let mut out = String::with_capacity(encoded.len());
-    let mut chars = encoded.chars();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '%' {
-            out.extend(chars.by_ref().take(2).map(|h| h.to_ascii_lowercase()));
-        }
-    }
-    out
-}
-
-/// How the `url` crate writes this password into a URL (its userinfo encode set leaves
-/// some characters such as `!` or `$` alone), so URLs it produced are masked too.
-fn url_userinfo_encoding(secret: &str) -> String {
-    let Ok(mut url) = url::Url::parse("x://h") else {
-        return String::new();
-    };
-    if url.set_password(Some(secret)).is_err() {
-        return String::new();
-    }
-    url.password().unwrap_or_default().to_owned()
-}
-
-/// Byte ranges of the non-empty passwords in `scheme://user:password@host` URLs in `text`.
-///
-/// The user stops at `:`, `/` or `@`; the password runs to the last `@` before the path
-/// (so an unencoded `@`, `/` or `#` in it is still masked whole). Whitespace and quotes
-/// end a URL inside prose.
-pub fn password_ranges(text: &str) -> Vec<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let ends_url = |b: u8| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>');
-    let mut ranges = Vec::new();
-    let mut search = 0;
-    while let Some(found) = text[search..].find("://") {
-        let authority = search + found + 3;
-        search = authority;
-        let mut i = authority;
-        while i < bytes.len() && !matches!(bytes[i], b':' | b'/' | b'@') && !ends_url(bytes[i]) {
-            i += 1;
-        }
-        if i >= bytes.len() || bytes[i] != b':' {
-            continue;
-        }
-        let pass_start = i + 1;
-        let mut last_at = None;
-        let mut j = pass_start;
-        while j < bytes.len() && !ends_url(bytes[j]) {
-            match bytes[j] {
-                b'@' => last_at = Some(j),
-                b'/' if last_at.is_some() => break,
-                _ => {}
-            }
-            j += 1;
-        }
-        if let Some(at) = last_at
-            && at > pass_start
-        {
-            ranges.push((pass_start, at));
-            search = at;
-        }
-    }
-    ranges
-}
-
-/// Replaces the password of every `scheme://user:password@` URL in `text` with `***`;
-/// `None` when there is none.
-pub fn mask_url_passwords(text: &str) -> Option<String> {
-    let ranges = password_ranges(text);
-    if ranges.iter().all(|&(s, e)| &text[s..e] == MASK) {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (start, end) in ranges {
-        out.push_str(&text[last..start]);
-        out.push_str(MASK);
-        last = end;
-    }
-    out.push_str(&text[last..]);
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn secrets(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[test]
-    fn replaces_plain_and_encoded_secrets() {
-        let s = secrets(&["p@ss word"]);
-        assert_eq!(redact_text("pw is p@ss word!", &s), "pw is ***!");
-        assert_eq!(redact_text("q=p%40ss%20word", &s), "q=***");
-        assert_eq!(redact_text("q=p%40ss+word", &s), "q=***");
-        let s = secrets(&["p@ss w!rd", ""]);
-        let text = "failed: p@ss w!rd, p%40ss%20w%21rd, p%40ss%20w!rd, p%40ss%20w%21rd \
-                    and mysql://u:other@h/db; email a@b";
-        assert_eq!(
-            redact_text(text, &s),
-            "failed: ***, ***, ***, *** and mysql://u:***@h/db; email a@b"
-        );
-        assert_eq!(redact_text("x a%2fb", &secrets(&["a/b"])), "x ***");
-    }
+    use proptest::prelude::*;
 
     #[test]
     fn leaves_clean_text_borrowed() {
-        let s = secrets(&["hunter2", ""]);
-        assert!(matches!(redact_cow("nothing here", &s), Cow::Borrowed(_)));
+        assert!(matches!(redact_cow("nothing here"), Cow::Borrowed(_)));
         assert!(matches!(
-            redact_cow("postgresql://bob:***@db/app", &s),
+            redact_cow("postgresql://bob:***@db/app"),
             Cow::Borrowed(_)
         ));
     }
 
     #[test]
     fn masks_passwords_in_urls() {
-        let s = Vec::new();
         assert_eq!(
-            redact_text("connect postgresql://bob:s3cr3t@db:5432/app failed", &s),
+            redact_text("connect postgresql://bob:s3cr3t@db:5432/app failed"),
             "connect postgresql://bob:***@db:5432/app failed"
         );
         assert_eq!(
-            redact_text("'mysql://u:p@w@h/db' and sqlite:///x.db", &s),
+            redact_text("'mysql://u:p%40w@h/db' and sqlite:///x.db"),
             "'mysql://u:***@h/db' and sqlite:///x.db"
         );
         assert_eq!(
-            redact_text("mysql://root:a/b#c@localhost/db", &s),
-            "mysql://root:***@localhost/db"
+            redact_text("`postgresql:/u:PW@db:5432/app` has one slash"),
+            "`postgresql:/u:***@db:5432/app` has one slash"
         );
         assert_eq!(
-            redact_text("postgresql://u:pw@host/db?x=a@b", &s),
-            "postgresql://u:***@host/db?x=a@b"
+            redact_text("postgresql://u:pw@host/db?x=a@b"),
+            "postgresql://u:***@b"
+        );
+        assert_eq!(
+            redact_text("dsn postgresql://u@host/db?password=pw&sslmode=require"),
+            "dsn postgresql://u@host/db?password=***&sslmode=require"
         );
         // A user without a password is not a secret.
         assert_eq!(
-            redact_text("postgres://bob@db/app", &s),
+            redact_text("postgres://bob@db/app"),
             "postgres://bob@db/app"
         );
     }
 
     #[test]
-    fn secret_inside_url_is_masked_once() {
-        let s = secrets(&["s3cr3t"]);
+    fn the_password_as_a_word_elsewhere_is_left_alone() {
+        let text = "migrate postgresql://app:migrate@db/app: run `migrate` again";
         assert_eq!(
-            redact_text("postgresql://bob:s3cr3t@db/app", &s),
-            "postgresql://bob:***@db/app"
+            redact_text(text),
+            "migrate postgresql://app:***@db/app: run `migrate` again"
         );
     }
 
@@ -384,12 +274,12 @@ mod tests {
             "passenger": "ok",
             "port": 5432
         });
-        redact_json(&mut value, &["hunter2".to_owned()]);
+        redact_json(&mut value);
         assert_eq!(
             value,
             serde_json::json!({
                 "db_pass": "***",
-                "nested": {"token": "***", "api_key": null, "password": "", "note": "the pw is ***"},
+                "nested": {"token": "***", "api_key": null, "password": "", "note": "the pw is hunter2"},
                 "urls": ["mysql://root:***@localhost/app"],
                 "secret": true,
                 "passenger": "ok",
@@ -404,5 +294,78 @@ mod tests {
         assert_eq!(percent_decode(&percent_encode(s)), s);
         assert_eq!(percent_encode("a-b.c_d~e"), "a-b.c_d~e");
         assert_eq!(percent_decode("100%"), "100%");
+    }
+
+    /// Passwords with the characters that broke the old masking: quotes, whitespace,
+    /// `@`, `/`, `%`, `:`, `?`, `#`, `=`, `&`, non-ASCII.
+    fn password() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                4 => proptest::char::range('a', 'z'),
+                1 => proptest::char::range('0', '9'),
+                6 => proptest::sample::select(vec![
+                    '\'', '"', ' ', '\t', '\n', '@', '/', '%', ':', '?', '#', '=', '&', '+',
+                    '`', '\\', 'é', 'ß', '→', '密', '🔑',
+                ]),
+            ],
+            1..24,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    /// The number of cases each URL property runs.
+    const CASES: u32 = 2000;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+        #[test]
+        fn an_encoded_password_is_masked_and_the_same_word_elsewhere_is_kept(
+            pw in password(),
+            scheme in proptest::sample::select(vec!["postgresql", "postgres+psycopg2", "mysql", "mariadb"]),
+        ) {
+            let url = format!("{scheme}://app:{}@db.example:5432/shop?sslmode=require", percent_encode(&pw));
+            let parsed = crate::dburl::DbUrl::parse(&url).expect("parses");
+            prop_assert_eq!(parsed.server().and_then(|s| s.password.clone()), Some(pw.clone()));
+            let masked_url = format!("{scheme}://app:***@db.example:5432/shop?sslmode=require");
+            prop_assert_eq!(crate::dburl::mask(&url), masked_url.as_str());
+            let canonical = parsed.canonical();
+            prop_assert_eq!(
+                crate::dburl::mask(&canonical),
+                format!("{}://app:***@db.example:5432/shop?sslmode=require", parsed.family.scheme())
+            );
+            // In prose, the password's text elsewhere is not touched.
+            let text = format!("login {pw} failed for {url} (password {pw})");
+            let expected = format!("login {pw} failed for {masked_url} (password {pw})");
+            if !pw.contains(":/") {
+                prop_assert_eq!(redact_text(&text), expected);
+            }
+            // In a query parameter.
+            let url = format!("{scheme}://app@db.example/shop?password={}&x=1", percent_encode(&pw));
+            prop_assert_eq!(
+                redact_text(&format!("dsn {url}")),
+                format!("dsn {scheme}://app@db.example/shop?password=***&x=1")
+            );
+            // Masking is idempotent.
+            prop_assert_eq!(crate::dburl::mask(&masked_url), masked_url.as_str());
+        }
+
+        #[test]
+        fn a_malformed_url_never_shows_the_password(pw in password()) {
+            let encoded = percent_encode(&pw);
+            for (url, expected) in [
+                (format!("postgresql:/app:{encoded}@db:5432/shop"), "postgresql:/app:***@db:5432/shop"),
+                (format!("app:{encoded}@db:5432/shop"), "app:***@db:5432/shop"),
+                (format!("//app:{encoded}@db/shop"), "//app:***@db/shop"),
+                (format!("postgresql://app:{pw}@db/shop"), "postgresql://app:***@db/shop"),
+                (format!("mysql:/app:{pw}@db/shop"), "mysql:/app:***@db/shop"),
+            ] {
+                prop_assert_eq!(crate::dburl::mask(&url), expected, "{:?}", url);
+                if let Err(problem) = crate::dburl::DbUrl::parse(&url) {
+                    let problem = problem.to_string();
+                    prop_assert!(encoded.len() < 4 || !problem.contains(&encoded), "{}", problem);
+                }
+            }
+        }
     }
 }

@@ -775,7 +775,7 @@ fn destructive_ops_are_warned_in_output_file_and_signal() {
     destructive_edits(&p);
 
     // In-process, to see the signal payload.
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     let seen: Arc<Mutex<Vec<Signal>>> = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
     dispatcher.connect_fn(
@@ -1173,7 +1173,7 @@ fn a_policy_can_refuse_a_destructive_revision_before_it_is_written() {
         "",
     );
     let before = revision_files(&p);
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     dispatcher.connect_fn(
         "migration_generated",
         "no-drops",

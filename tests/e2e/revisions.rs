@@ -933,7 +933,7 @@ fn runner_signals_fire_in_order() {
     let p = project();
     rev(&p, A, None, USERS);
     rev(&p, B, Some(A), POSTS);
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     let seen = Arc::new(Mutex::new(Vec::<Signal>::new()));
     let sink = Arc::clone(&seen);
     dispatcher.connect_fn("*", "rec", HandlerMode::Observer, move |s: &Signal| {
@@ -971,7 +971,7 @@ fn runner_signals_fire_in_order() {
 fn a_policy_can_deny_the_engine_run() {
     let p = project();
     rev(&p, A, None, USERS);
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     dispatcher.connect_fn(
         "alembic_command_started",
         "freeze",

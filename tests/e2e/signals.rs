@@ -31,7 +31,7 @@ fn recorder(dispatcher: &Dispatcher) -> Arc<Mutex<Vec<Signal>>> {
 fn handlers_connected_before_the_run_receive_start_and_finished() {
     let p = Project::new();
     p.write("sqlalembic.toml", "[general]\nPROJECT_NAME = \"sig\"\n");
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     let seen = recorder(&dispatcher);
     let code = sqlalembic::cli::run_with(args(&p, &["config", "--format", "json"]), &dispatcher);
     assert_eq!(code, 0);
@@ -47,7 +47,7 @@ fn handlers_connected_before_the_run_receive_start_and_finished() {
 fn a_failing_command_sends_command_failed_with_the_error() {
     let p = Project::new();
     std::fs::create_dir_all(p.path().join("migrations/versions")).expect("mkdir");
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     let seen = recorder(&dispatcher);
     let code = sqlalembic::cli::run_with(args(&p, &["show", "ffffffffffff"]), &dispatcher);
     assert_eq!(code, 2);
@@ -65,7 +65,7 @@ fn a_failing_command_sends_command_failed_with_the_error() {
 #[test]
 fn a_policy_deny_aborts_with_exit_4_and_runs_nothing() {
     let p = Project::new();
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     dispatcher.connect_fn(
         "migration_startproject_command",
         "no-new-projects",
@@ -87,7 +87,7 @@ fn a_policy_deny_aborts_with_exit_4_and_runs_nothing() {
 #[test]
 fn failing_and_panicking_handlers_never_abort_the_command() {
     let p = Project::new();
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     dispatcher.connect_fn("*", "broken", HandlerMode::Policy, |_s: &Signal| {
         Err("boom".to_owned())
     });
@@ -111,7 +111,7 @@ fn payloads_never_carry_the_password() {
         "sqlalembic.toml",
         "[database]\nDATABASE_URL = \"postgresql://app:hunter2-pw@db:5432/app\"\n",
     );
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     let seen = recorder(&dispatcher);
     let code = sqlalembic::cli::run_with(
         args(

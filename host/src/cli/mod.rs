@@ -130,7 +130,7 @@ impl Context<'_> {
 /// Runs the CLI with the process arguments and a fresh dispatcher; returns the exit code.
 pub fn run() -> i32 {
     crate::signals::quiet_handler_panics();
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     run_with(std::env::args_os(), &dispatcher)
 }
 
@@ -209,7 +209,6 @@ fn execute(cli: &Cli, printer: &mut Printer, dispatcher: &Dispatcher) -> Result<
             },
             file: l.settings.logging_file(),
             verbosity: cli.global.verbose as i8 - cli.global.quiet as i8,
-            secrets: l.settings.secrets(),
             color: printer_color(cli),
         },
         None => LogOptions {
@@ -237,10 +236,7 @@ fn execute(cli: &Cli, printer: &mut Printer, dispatcher: &Dispatcher) -> Result<
     }
 
     if let Some(l) = &loaded {
-        let secrets = l.settings.secrets();
         printer.set_root(l.settings.project_root.clone());
-        printer.add_secrets(secrets.clone());
-        dispatcher.add_secrets(secrets);
         for warning in &l.warnings {
             printer.diagnostic(warning);
         }

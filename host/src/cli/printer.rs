@@ -22,7 +22,6 @@ pub struct Printer {
     pub mode: Mode,
     color: bool,
     quiet: u8,
-    secrets: Vec<String>,
     /// The project root: diagnostics name files under it relative to it, as the
     /// discovery and config diagnostics do.
     root: Option<std::path::PathBuf>,
@@ -41,20 +40,13 @@ impl Printer {
             mode,
             color: color && io::stderr().is_terminal(),
             quiet,
-            secrets: Vec::new(),
             root: None,
         }
     }
 
-    /// Secrets to mask in everything printed from now on.
     /// Files under `root` are named relative to it in diagnostics.
     pub fn set_root(&mut self, root: std::path::PathBuf) {
         self.root = Some(root);
-    }
-
-    pub fn add_secrets(&mut self, secrets: impl IntoIterator<Item = String>) {
-        self.secrets
-            .extend(secrets.into_iter().filter(|s| !s.is_empty()));
     }
 
     pub fn is_json(&self) -> bool {
@@ -62,7 +54,7 @@ impl Printer {
     }
 
     fn scrub(&self, text: &str) -> String {
-        redact_text(text, &self.secrets)
+        redact_text(text)
     }
 
     fn paint(&self, style: &str, text: &str) -> String {
@@ -82,20 +74,24 @@ impl Printer {
 
     /// A JSON document on stdout.
     pub fn json<T: Serialize>(&self, value: &T) {
-        if self.secrets.is_empty() {
-            // Nothing to mask: serialize straight out, without a copy of the tree.
-            let mut out = io::BufWriter::new(io::stdout().lock());
-            if let Err(e) = serde_json::to_writer_pretty(&mut out, value) {
-                let _ = write!(out, "\n\"Unserializable output: {e}\"");
+        let text = match serde_json::to_string_pretty(value) {
+            Ok(text) => text,
+            Err(e) => {
+                serde_json::to_string(&format!("Unserializable output: {e}")).unwrap_or_default()
             }
-            let _ = writeln!(out);
+        };
+        if !crate::redact::might_need_masking(&text) {
+            // No URL and no secret-named key: print it as serialized, without a copy
+            // of the tree.
+            let mut out = io::stdout().lock();
+            let _ = writeln!(out, "{text}");
             return;
         }
         let mut value = match serde_json::to_value(value) {
             Ok(v) => v,
             Err(e) => serde_json::Value::String(format!("Unserializable output: {e}")),
         };
-        crate::config::redact_json(&mut value, &self.secrets);
+        crate::config::redact_json(&mut value);
         let text = serde_json::to_string_pretty(&value).unwrap_or_default();
         let mut out = io::stdout().lock();
         let _ = writeln!(out, "{text}");

@@ -12,6 +12,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Serialize, Serializer};
 
 use super::secret::percent_encode;
+use crate::dburl::{DbUrl, Family, Rest, UrlError};
 
 /// The SQL dialect to talk to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -146,38 +147,28 @@ pub(crate) fn build_url(engine: &Engine, parts: Parts<'_>, project_root: &Path) 
     Some(url)
 }
 
-/// Why a DATABASE_URL was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum UrlProblem {
-    NoScheme,
-    UnknownScheme(String),
-}
-
-/// Reads a DATABASE_URL: returns its engine and the URL in the form the drivers accept.
+/// Reads a DATABASE_URL strictly ([`DbUrl::parse`]): returns its engine, the URL in
+/// the form the drivers accept, and its parts.
 ///
 /// `postgres:`, `postgresql+psycopg2:` and the like become `postgresql:`, `mariadb:`
-/// becomes `mysql:`; a SQLite path is made absolute (relative paths are relative to the
-/// project root).
+/// becomes `mysql:`, and every component is percent-encoded; a SQLite path is made
+/// absolute (relative paths are relative to the project root).
 pub(crate) fn normalize_url(
     url: &str,
     project_root: &Path,
-) -> Result<(Engine, String), UrlProblem> {
-    let url = url.trim();
-    let Some((scheme, rest)) = url.split_once(':') else {
-        return Err(UrlProblem::NoScheme);
+) -> Result<(Engine, String, DbUrl), UrlError> {
+    let parsed = DbUrl::parse(url)?;
+    let (engine, normalized) = match &parsed.rest {
+        Rest::Sqlite(rest) => (Engine::Sqlite, normalize_sqlite(rest, project_root)),
+        Rest::Server(_) => (
+            match parsed.family {
+                Family::Mysql => Engine::Mysql,
+                _ => Engine::Postgresql,
+            },
+            parsed.canonical(),
+        ),
     };
-    if scheme.is_empty() || !scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return Err(UrlProblem::NoScheme);
-    }
-    let engine =
-        Engine::from_scheme(scheme).ok_or_else(|| UrlProblem::UnknownScheme(scheme.to_owned()))?;
-    let normalized = match engine {
-        Engine::Sqlite => normalize_sqlite(rest, project_root),
-        Engine::Postgresql => format!("postgresql:{rest}"),
-        Engine::Mysql => format!("mysql:{rest}"),
-        Engine::Wasm(_) => url.to_owned(),
-    };
-    Ok((engine, normalized))
+    Ok((engine, normalized, parsed))
 }
 
 /// `rest` is everything after `sqlite:`.
@@ -331,7 +322,11 @@ mod tests {
     #[test]
     fn normalizes_sqlalchemy_urls() {
         let root = Path::new("/proj");
-        let n = |u: &str| normalize_url(u, root);
+        let n = |u: &str| {
+            normalize_url(u, root)
+                .map(|(e, s, _)| (e, s))
+                .map_err(|e| e.problem)
+        };
         assert_eq!(
             n("postgresql+psycopg2://u:p@h/db"),
             Ok((Engine::Postgresql, "postgresql://u:p@h/db".to_owned()))
@@ -345,16 +340,27 @@ mod tests {
             Ok((Engine::Mysql, "mysql://h/db".to_owned()))
         );
         assert_eq!(
-            n("oracle://h/db"),
-            Err(UrlProblem::UnknownScheme("oracle".to_owned()))
+            n("mysql://u:p w@h/db"),
+            Ok((Engine::Mysql, "mysql://u:p%20w@h/db".to_owned()))
         );
-        assert_eq!(n("just-a-path.db"), Err(UrlProblem::NoScheme));
+        assert_eq!(
+            n("oracle://h/db"),
+            Err("unknown scheme `oracle`".to_owned())
+        );
+        assert_eq!(
+            n("just-a-path.db"),
+            Err("it does not start with a scheme".to_owned())
+        );
+        assert_eq!(
+            n("postgresql:/u:PW@db:5432/app"),
+            Err("a server URL needs `//` after `postgresql:`".to_owned())
+        );
     }
 
     #[test]
     fn sqlite_urls_resolve_against_the_project() {
         let root = Path::new("/proj");
-        let n = |u: &str| normalize_url(u, root).map(|(_, s)| s);
+        let n = |u: &str| normalize_url(u, root).map(|(_, s, _)| s).map_err(|_| ());
         assert_eq!(
             n("sqlite:///app.db").as_deref(),
             Ok("sqlite:///proj/app.db")

@@ -134,12 +134,9 @@ pub enum Error {
 }
 
 impl Error {
-    /// The same error with every secret in its text fields masked.
-    fn redact(self, secrets: &[String]) -> Error {
-        if secrets.is_empty() {
-            return self;
-        }
-        let r = |s: String| redact_text(&s, secrets);
+    /// The same error with the password of every URL in its text fields masked.
+    fn redact(self) -> Error {
+        let r = |s: String| redact_text(&s);
         match self {
             Error::Parse {
                 path,
@@ -296,7 +293,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
         warnings.extend(layer.warnings);
         if let Some(raw) = &layer.plugins {
             plugin_list = plugins::parse(raw, &layer.text, &path_shown, &mut warnings)
-                .map_err(|e| e.redact(&raw_secrets(&slots)))?;
+                .map_err(Error::redact)?;
         }
         file_shown = Some(path_shown);
     }
@@ -346,8 +343,8 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
         );
     }
 
-    let (settings, derived) = settings::build(&root, &slots, plugin_list, &mut warnings)
-        .map_err(|e| e.redact(&raw_secrets(&slots)))?;
+    let (settings, derived) =
+        settings::build(&root, &slots, plugin_list, &mut warnings).map_err(Error::redact)?;
     let entries = entries(&slots, &derived, &settings, file_shown.as_deref());
     Ok(Loaded {
         settings,
@@ -355,28 +352,6 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
         warnings,
         entries,
     })
-}
-
-/// Secrets known from the raw values, for masking errors raised before `Settings` exist.
-fn raw_secrets(slots: &Slots) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(Slot {
-        value: serde_json::Value::String(s),
-        ..
-    }) = slots.slot("DB_PASS")
-    {
-        out.push(s.clone());
-    }
-    if let Some(Slot {
-        value: serde_json::Value::String(s),
-        ..
-    }) = slots.slot("DATABASE_URL")
-        && let Some(p) = RedactedUrl::new(s.clone()).password()
-    {
-        out.push(p);
-    }
-    out.retain(|s| !s.is_empty());
-    out
 }
 
 fn entries(
@@ -514,7 +489,6 @@ mod tests {
         );
         assert_eq!(s.discovery.backends, ["sqlalchemy"]);
         assert!(s.plugins.is_empty());
-        assert!(s.secrets().is_empty());
         let name = p
             .root()
             .file_name()
@@ -721,7 +695,6 @@ mod tests {
         assert_eq!(s.database.user, "bob");
         assert_eq!(s.database.password.expose(), "urlpass");
         assert_eq!(s.database.name.as_deref(), Some("shop"));
-        assert_eq!(s.secrets(), ["urlpass"]);
         assert_eq!(
             entry(&l, "DB_ENGINE").origin,
             Origin::Env("DATABASE_URL".into())
@@ -875,7 +848,6 @@ mod tests {
         let l = p.load(&[]);
         let s = &l.settings;
         assert_eq!(s.database.password.expose(), "hunter2!");
-        assert_eq!(s.secrets(), ["hunter2!"]);
         let debug = format!("{:?}", l);
         assert!(!debug.contains("hunter2"), "{debug}");
         let json = serde_json::to_string(&s).expect("serializes");
@@ -888,10 +860,7 @@ mod tests {
             "postgresql://u:***@localhost:5432"
         );
         assert_eq!(
-            redact_text(
-                &format!("connect {} failed", s.database_url().expose()),
-                &s.secrets()
-            ),
+            redact_text(&format!("connect {} failed", s.database_url().expose())),
             "connect postgresql://u:***@localhost:5432 failed"
         );
 
@@ -900,17 +869,101 @@ mod tests {
         let err = p.load_err(&[]);
         let text = format!("{err} {err:?}");
         assert!(!text.contains("hunter2"), "{text}");
-        // An invalid value that happens to be the password is masked too.
+        // A value elsewhere that happens to equal the password is not a secret:
+        // masking it would tell the password.
         let err = p.load_err(&[
             ("DATABASE_URL", "postgresql://u:hunter2@h/d"),
             ("DATABASE_ECHO", "hunter2"),
         ]);
-        assert!(matches!(err, Error::InvalidValue { .. }), "{err}");
-        let text = format!("{err} {err:?}");
-        assert!(!text.contains("hunter2"), "{text}");
+        assert_eq!(
+            err.to_string(),
+            "Invalid value `hunter2` for `DATABASE_ECHO` (from environment variable `DATABASE_ECHO`): expected a boolean (`true` or `false`)"
+        );
         let err = p.load_err(&[("DATABASE_URL", "nope://u:hunter2@h/d")]);
         let text = format!("{err} {err:?}");
         assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
+    fn malformed_urls_are_refused_masked_with_the_fix() {
+        let p = Project::new();
+        for (url, shown, reason) in [
+            (
+                "postgresql:/u:PW@db:5432/app",
+                "postgresql:/u:***@db:5432/app",
+                "a server URL needs `//` after `postgresql:`; write `postgresql://` followed by the host",
+            ),
+            (
+                "u:PW@db:5432/app",
+                "u:***@db:5432/app",
+                "unknown scheme `u`",
+            ),
+            ("db:PW@/app", "db:***@/app", "unknown scheme `db`"),
+            (
+                "mysql://root:PW@:3306/app",
+                "mysql://root:***@:3306/app",
+                "the URL names no host",
+            ),
+            (
+                "mysql://root:PW@h:33o6/app",
+                "mysql://root:***@h:33o6/app",
+                "the port is not a number from 1 to 65535",
+            ),
+            (
+                "postgresql://u:P/W@h/app",
+                "postgresql://u:***@h/app",
+                "there is an `@` after the host",
+            ),
+            (
+                "postgresql://u:PW%zz@h/app",
+                "postgresql://u:***@h/app",
+                "the password has a `%` that is not followed by two hex digits",
+            ),
+        ] {
+            let err = p.load_err(&[("DATABASE_URL", url)]);
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains("PW"), "{text}");
+            let message = err.to_string();
+            assert!(
+                message.starts_with(&format!(
+                    "Invalid database URL `{shown}` (from environment variable `DATABASE_URL`): {reason}"
+                )),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn special_characters_in_the_password_are_masked_and_encoded() {
+        let p = Project::new();
+        let l = p.load(&[(
+            "DATABASE_URL",
+            "postgresql://app:it's a\"p@ss@db.example/shop?sslmode=disable",
+        )]);
+        let s = &l.settings;
+        assert_eq!(s.database.password.expose(), "it's a\"p@ss");
+        assert_eq!(s.database.host, "db.example");
+        assert_eq!(
+            s.database_url().expose(),
+            "postgresql://app:it%27s%20a%22p%40ss@db.example/shop?sslmode=disable"
+        );
+        assert_eq!(
+            entry(&l, "DATABASE_URL").value,
+            "postgresql://app:***@db.example/shop?sslmode=disable"
+        );
+        // Built from the parts, with a host that would move the password elsewhere.
+        let err = p.load_err(&[
+            ("DB_ENGINE", "postgresql"),
+            ("DB_USER", "app"),
+            ("DB_PASS", "PW"),
+            ("DB_HOST", "evil@db"),
+        ]);
+        let text = err.to_string();
+        assert!(
+            text.starts_with("Invalid value `evil@db` for `DB_HOST`"),
+            "{text}"
+        );
+        assert!(!text.contains("PW"), "{text}");
     }
 
     #[test]

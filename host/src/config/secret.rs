@@ -9,10 +9,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-pub use crate::redact::{
-    MASK, is_secret_key, percent_decode, percent_encode, redact_json, redact_text,
-};
-use crate::redact::{mask_url_passwords, password_ranges};
+pub use crate::redact::{MASK, is_secret_key, percent_encode, redact_json, redact_text};
 
 /// A secret string (DB_PASS). `Debug`, `Display` and `Serialize` print `***`.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -69,9 +66,10 @@ impl RedactedUrl {
         &self.0
     }
 
-    /// The URL with its password replaced by `***`.
+    /// The URL with its password replaced by `***`, by the URL's structure
+    /// ([`crate::dburl::mask`]); a malformed URL is masked conservatively.
     pub fn redacted(&self) -> String {
-        mask_url_passwords(&self.0).unwrap_or_else(|| self.0.clone())
+        crate::dburl::mask(&self.0).into_owned()
     }
 
     /// The scheme before `:`, e.g. `postgresql+psycopg2`.
@@ -87,10 +85,10 @@ impl RedactedUrl {
         valid.then_some(scheme)
     }
 
-    /// The password, percent-decoded, if the URL has a non-empty one.
+    /// The password, percent-decoded, if the URL parses and has a non-empty one.
     pub fn password(&self) -> Option<String> {
-        let (start, end) = password_ranges(&self.0).into_iter().next()?;
-        Some(percent_decode(&self.0[start..end]))
+        let parsed = crate::dburl::DbUrl::parse(&self.0).ok()?;
+        parsed.server()?.password.clone().filter(|p| !p.is_empty())
     }
 
     /// Whether the URL is empty.

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Serialize, Serializer};
 
-use super::database::{self, DEFAULT_SQLITE_NAME, Engine, Parts, UrlProblem};
+use super::database::{self, DEFAULT_SQLITE_NAME, Engine, Parts};
 use super::plugins::PluginConfig;
-use super::secret::{RedactedUrl, Secret, percent_decode};
+use super::secret::{RedactedUrl, Secret};
 use super::value::Slots;
 use super::{Error, Origin};
 use crate::diagnostic::Diagnostic;
@@ -229,23 +229,6 @@ impl Settings {
     pub fn logging_file(&self) -> Option<PathBuf> {
         self.logging.file.as_deref().map(|p| self.resolve(p))
     }
-
-    /// The secrets to mask in any output: DB_PASS and the password in the URL.
-    pub fn secrets(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for s in [
-            Some(self.database.password.expose().to_owned()),
-            self.database.url.password(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if !s.is_empty() && !out.contains(&s) {
-                out.push(s);
-            }
-        }
-        out
-    }
 }
 
 /// A value shown by the `config` listing instead of the raw one, because it is derived.
@@ -400,21 +383,18 @@ fn build_database(
         let url_slot = slots
             .slot("DATABASE_URL")
             .expect("DATABASE_URL has a value, so it has a slot");
-        let (engine, url) = if configured.is_wasm() {
-            (configured.clone(), given.trim().to_owned())
+        let (engine, url, parsed) = if configured.is_wasm() {
+            (configured.clone(), given.trim().to_owned(), None)
         } else {
-            database::normalize_url(&given, project_root).map_err(|problem| Error::InvalidUrl {
-                url: RedactedUrl::new(given.clone()),
-                from: url_slot.from(),
-                reason: match problem {
-                    UrlProblem::NoScheme => {
-                        "expected `<scheme>://…`, e.g. `postgresql://user@localhost/app`".into()
+            let (engine, url, parsed) =
+                database::normalize_url(&given, project_root).map_err(|problem| {
+                    Error::InvalidUrl {
+                        url: RedactedUrl::new(given.clone()),
+                        from: url_slot.from(),
+                        reason: problem.to_string(),
                     }
-                    UrlProblem::UnknownScheme(s) => format!(
-                        "unknown scheme `{s}`; expected `sqlite:`, `postgresql:` or `mysql:`"
-                    ),
-                },
-            })?
+                })?;
+            (engine, url, Some(parsed))
         };
         let engine_set = slots
             .slot("DB_ENGINE")
@@ -431,7 +411,7 @@ fn build_database(
             warnings.push(d.hint("remove DB_ENGINE or make it match DATABASE_URL"));
         }
         let url = RedactedUrl::new(url);
-        let parts = url_parts(&engine, url.expose());
+        let parts = url_parts(&engine, url.expose(), parsed.as_ref());
         let origin = url_slot.origin.clone();
         let mut show = |key: &'static str, value: String| {
             derived.push(Derived {
@@ -470,6 +450,12 @@ fn build_database(
     let host = slots
         .string("DB_HOST")?
         .unwrap_or_else(|| "localhost".into());
+    if engine != Engine::Sqlite && !crate::dburl::valid_host(&host) {
+        return Err(slots.invalid(
+            "DB_HOST",
+            "a host name or an IP address (letters, digits, `-`, `.`, `_`)",
+        ));
+    }
     let port = slots.port("DB_PORT")?;
     let user = slots.string("DB_USER")?.unwrap_or_default();
     let password = slots.string("DB_PASS")?.unwrap_or_default();
@@ -490,6 +476,15 @@ fn build_database(
             from: engine_from(),
         });
     };
+    if engine != Engine::Sqlite
+        && let Err(problem) = crate::dburl::DbUrl::parse(&url)
+    {
+        return Err(Error::InvalidUrl {
+            url: RedactedUrl::new(url),
+            from: "DB_HOST, DB_PORT, DB_USER, DB_PASS and DB_NAME".to_owned(),
+            reason: problem.to_string(),
+        });
+    }
     let url = RedactedUrl::new(url);
     let effective_port = port.or(engine.default_port());
     if port.is_none()
@@ -535,7 +530,7 @@ struct UrlParts {
 }
 
 /// The parts of a normalised URL, for the effective settings and the listing.
-fn url_parts(engine: &Engine, url: &str) -> UrlParts {
+fn url_parts(engine: &Engine, url: &str, parsed: Option<&crate::dburl::DbUrl>) -> UrlParts {
     let empty = UrlParts {
         host: String::new(),
         port: None,
@@ -554,18 +549,15 @@ fn url_parts(engine: &Engine, url: &str) -> UrlParts {
             ..empty
         };
     }
-    let Ok(parsed) = url::Url::parse(url) else {
-        return UrlParts {
-            password: RedactedUrl::new(url).password().unwrap_or_default(),
-            ..empty
-        };
+    let Some(server) = parsed.and_then(|p| p.server()) else {
+        // A dialect plugin's URL: its own business.
+        return empty;
     };
-    let name = parsed.path().trim_start_matches('/');
     UrlParts {
-        host: parsed.host_str().unwrap_or_default().to_owned(),
-        port: parsed.port().or(engine.default_port()),
-        user: percent_decode(parsed.username()),
-        password: RedactedUrl::new(url).password().unwrap_or_default(),
-        name: (!name.is_empty()).then(|| percent_decode(name)),
+        host: server.host.clone(),
+        port: server.port.or(engine.default_port()),
+        user: server.user.clone(),
+        password: server.password.clone().unwrap_or_default(),
+        name: server.database.clone(),
     }
 }

@@ -155,7 +155,7 @@ pub(crate) fn show(spec: &KeySpec, value: &Value) -> String {
             Value::String(s) => RedactedUrl::new(s.clone()).redacted(),
             other => show_json(other),
         },
-        _ => redact_text(&show_json(value), &[]),
+        _ => redact_text(&show_json(value)),
     }
 }
 

@@ -112,14 +112,13 @@ impl Connection {
     pub async fn connect(url: &RedactedUrl, backend: Backend) -> Result<Self, DbError> {
         let target = describe_target(url, backend);
         let raw = url.expose();
-        let secrets: Vec<String> = url.password().into_iter().collect();
         let connect_err = |e: sqlx::Error| DbError::Connect {
             target: target.clone(),
-            cause: redact_text(&cause_text(&e), &secrets),
+            cause: redact_text(&cause_text(&e)),
         };
         let url_err = |e: sqlx::Error| DbError::Url {
             url: url.to_string(),
-            cause: redact_text(&cause_text(&e), &secrets),
+            cause: redact_text(&cause_text(&e)),
         };
         match backend {
             Backend::Sqlite => {

@@ -79,7 +79,7 @@ fn audit_appends_one_json_line_per_signal_through_the_dispatcher() {
     let mut audit = config("audit", &rust_component("audit"));
     audit.allow.write = vec!["logs".into()];
     let plugins = load(root.path(), vec![audit]);
-    let dispatcher = Dispatcher::new(vec!["hunter2".into()]);
+    let dispatcher = Dispatcher::new();
     assert_eq!(
         plugins.connect(&dispatcher).len(),
         1,
@@ -553,7 +553,7 @@ fn on_error_warn_goes_on_and_abort_stops_the_command() {
     abort.on_error = OnError::Abort;
     abort.signals = vec!["command_finished".into()];
     let plugins = load(root.path(), vec![warn.clone(), abort.clone()]);
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     plugins.connect(&dispatcher);
     let run = dispatcher
         .start_command("status", json!({}), "blog")
@@ -576,7 +576,7 @@ fn on_error_warn_goes_on_and_abort_stops_the_command() {
     // On a start signal, an aborting plugin's failure refuses the command.
     abort.signals = Vec::new();
     let plugins = load(root.path(), vec![abort]);
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     plugins.connect(&dispatcher);
     let denied = dispatcher
         .start_command("migrate", json!({}), "blog")
@@ -596,7 +596,7 @@ fn deny_counts_only_from_a_policy() {
     let mut observer = probe("deny");
     observer.on_error = OnError::Abort;
     let plugins = load(root.path(), vec![observer]);
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     plugins.connect(&dispatcher);
     let run = dispatcher
         .start_command("migrate", json!({}), "blog")
@@ -607,7 +607,7 @@ fn deny_counts_only_from_a_policy() {
     let mut policy = probe("deny");
     policy.policy = true;
     let plugins = load(root.path(), vec![policy]);
-    let dispatcher = Dispatcher::new(Vec::new());
+    let dispatcher = Dispatcher::new();
     plugins.connect(&dispatcher);
     let denied = dispatcher
         .start_command("migrate", json!({}), "blog")
@@ -836,12 +836,12 @@ fn python_and_javascript_audit_plugins_write_the_same_lines() {
         configs.push(c);
     }
     let plugins = load(root.path(), configs);
-    let dispatcher = Dispatcher::new(vec!["s3cret".into()]);
+    let dispatcher = Dispatcher::new();
     plugins.connect(&dispatcher);
     let run = dispatcher
         .start_command(
             "migrate",
-            json!({"note": "ünïcode ✓", "pw": "s3cret"}),
+            json!({"note": "ünïcode ✓", "password": "s3cret"}),
             "blog",
         )
         .expect("no policy");
@@ -862,7 +862,7 @@ fn python_and_javascript_audit_plugins_write_the_same_lines() {
     let rust = read("audit-rs");
     assert_eq!(rust.len(), 2);
     assert_eq!(rust[0]["payload"]["arguments"]["note"], "ünïcode ✓");
-    assert_eq!(rust[0]["payload"]["arguments"]["pw"], "***");
+    assert_eq!(rust[0]["payload"]["arguments"]["password"], "***");
     for other in ["audit-py", "audit-js"] {
         assert_eq!(read(other), rust, "{other}");
     }

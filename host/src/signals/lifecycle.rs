@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn start_then_finished_with_duration_and_extra() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         let seen = recorder(&d);
         let run = d
             .start_command("migrate", json!({"target": "head"}), "blog")
@@ -246,23 +246,26 @@ mod tests {
 
     #[test]
     fn failed_carries_the_error() {
-        let d = Dispatcher::new(vec!["hunter2".into()]);
+        let d = Dispatcher::new();
         let seen = recorder(&d);
         let run = d
             .start_command("status", json!({}), "blog")
             .expect("no policy");
-        let report = run.failed("Cannot connect with password hunter2");
+        let report = run.failed("Cannot connect to `mysql://u:hunter2@h/db`: run hunter2");
         assert_eq!(report.signal, "command_failed");
         let seen = seen.lock().expect("lock");
         let end = &seen[1].payload;
-        assert_eq!(end["error"], "Cannot connect with password ***");
+        assert_eq!(
+            end["error"],
+            "Cannot connect to `mysql://u:***@h/db`: run hunter2"
+        );
         assert_eq!(end["command"], "status");
         assert!(end["duration_ms"].is_number());
     }
 
     #[test]
     fn a_policy_deny_refuses_the_command_and_reports_the_failure() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         let seen = recorder(&d);
         d.connect_fn(
             "migration_migrate_command",
@@ -290,7 +293,7 @@ mod tests {
 
     #[test]
     fn an_observer_deny_only_warns() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         d.connect_fn("*", "grumpy", HandlerMode::Observer, |_: &Signal| {
             Ok(Verdict::Deny("no".into()))
         });
@@ -303,7 +306,7 @@ mod tests {
 
     #[test]
     fn dropping_a_run_sends_command_failed() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         let seen = recorder(&d);
         {
             let _run = d
@@ -317,7 +320,7 @@ mod tests {
 
     #[test]
     fn finished_sends_exactly_one_end() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         let seen = recorder(&d);
         let run = d
             .start_command("heads", json!({}), "blog")

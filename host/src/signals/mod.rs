@@ -19,7 +19,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::ser::SerializeStruct;
@@ -148,7 +148,6 @@ struct Entry {
 }
 
 struct Inner {
-    secrets: RwLock<Vec<String>>,
     entries: Mutex<Vec<Entry>>,
     next_id: AtomicU64,
 }
@@ -168,33 +167,14 @@ impl fmt::Debug for Dispatcher {
 }
 
 impl Dispatcher {
-    /// A dispatcher without handlers; `secrets` are masked in every payload.
-    pub fn new(secrets: Vec<String>) -> Dispatcher {
+    /// A dispatcher without handlers. Every payload is masked before handlers see it
+    /// (see [`crate::redact::redact_json`]).
+    pub fn new() -> Dispatcher {
         Dispatcher {
             inner: Arc::new(Inner {
-                secrets: RwLock::new(secrets.into_iter().filter(|s| !s.is_empty()).collect()),
                 entries: Mutex::new(Vec::new()),
                 next_id: AtomicU64::new(1),
             }),
-        }
-    }
-
-    /// Adds secrets learnt after the dispatcher was created (e.g. once the settings
-    /// are loaded); they are masked in every later payload.
-    pub fn add_secrets<I, S>(&self, secrets: I)
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let mut known = self
-            .inner
-            .secrets
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        for secret in secrets.into_iter().map(Into::into) {
-            if !secret.is_empty() && !known.contains(&secret) {
-                known.push(secret);
-            }
         }
     }
 
@@ -243,14 +223,7 @@ impl Dispatcher {
     /// or to `*`, in connection order, and reports each result. No lock is held while
     /// handlers run; handlers connected during the send get the next signal.
     pub fn send(&self, mut signal: Signal) -> SendReport {
-        {
-            let secrets = self
-                .inner
-                .secrets
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            redact_json(&mut signal.payload, &secrets);
-        }
+        redact_json(&mut signal.payload);
         let targets: Vec<(Arc<dyn Handler>, HandlerMode)> = self
             .entries()
             .iter()
@@ -426,7 +399,7 @@ mod tests {
 
     #[test]
     fn send_calls_matching_handlers_in_connection_order() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         d.connect_fn("revision_applied", "first", HandlerMode::Observer, proceed);
         d.connect_fn("command_finished", "other", HandlerMode::Observer, proceed);
         d.connect_fn("*", "wildcard", HandlerMode::Observer, |s: &Signal| {
@@ -451,7 +424,7 @@ mod tests {
 
     #[test]
     fn disconnect_removes_exactly_one_connection() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         let a = d.connect_fn("*", "a", HandlerMode::Observer, proceed);
         d.connect_fn("*", "b", HandlerMode::Observer, proceed);
         assert!(d.disconnect(a));
@@ -463,7 +436,7 @@ mod tests {
 
     #[test]
     fn clones_share_the_handlers() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         let clone = d.clone();
         clone.connect_fn("*", "late", HandlerMode::Observer, proceed);
         assert_eq!(handlers(&d.send(signal("x"))), ["late"]);
@@ -471,7 +444,7 @@ mod tests {
 
     #[test]
     fn failing_and_panicking_handlers_are_contained() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         d.connect_fn("*", "fails", HandlerMode::Policy, |_: &Signal| {
             Err("database down".to_owned())
         });
@@ -497,7 +470,7 @@ mod tests {
     #[test]
     fn the_quiet_hook_knows_when_a_handler_runs() {
         quiet_handler_panics();
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         d.connect_fn("*", "looks", HandlerMode::Observer, |_: &Signal| {
             Ok(if IN_HANDLER.with(Cell::get) {
                 Verdict::Proceed
@@ -523,7 +496,7 @@ mod tests {
 
     #[test]
     fn policy_deny_counts_only_on_start_signals() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         d.connect_fn("*", "policy", HandlerMode::Policy, |_: &Signal| {
             Ok(Verdict::Deny("frozen".into()))
         });
@@ -547,7 +520,7 @@ mod tests {
 
     #[test]
     fn observer_deny_is_a_warning() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         d.connect_fn("*", "observer", HandlerMode::Observer, |_: &Signal| {
             Ok(Verdict::Deny("no".into()))
         });
@@ -562,8 +535,7 @@ mod tests {
 
     #[test]
     fn payloads_are_redacted_before_handlers_see_them() {
-        let d = Dispatcher::new(vec!["s3cr3t!".to_owned()]);
-        d.add_secrets(["tok-123", ""]);
+        let d = Dispatcher::new();
         let seen = Arc::new(Mutex::new(None));
         let sink = Arc::clone(&seen);
         d.connect_fn("*", "spy", HandlerMode::Observer, move |s: &Signal| {
@@ -575,7 +547,7 @@ mod tests {
             "migrate",
             json!({
                 "arguments": {"db_pass": "x", "apiKey": "y", "database_url": "postgresql://app:pw@db/app"},
-                "error": "auth failed for s3cr3t! (encoded s3cr3t%21) with tok-123",
+                "error": "auth failed for mysql:/u:s3cr3t%21@h/db (not s3cr3t!) with 'postgresql://u:tok-123@h'",
                 "revisions": ["ae1f"]
             }),
         ));
@@ -584,7 +556,7 @@ mod tests {
             payload,
             json!({
                 "arguments": {"db_pass": "***", "apiKey": "***", "database_url": "postgresql://app:***@db/app"},
-                "error": "auth failed for *** (encoded ***) with ***",
+                "error": "auth failed for mysql:/u:***@h/db (not s3cr3t!) with 'postgresql://u:***@h'",
                 "revisions": ["ae1f"]
             })
         );
@@ -592,7 +564,7 @@ mod tests {
 
     #[test]
     fn a_handler_may_connect_and_disconnect_during_send() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         let inner = d.clone();
         let victim = d.connect_fn("*", "victim", HandlerMode::Observer, proceed);
         d.connect_fn(
@@ -612,7 +584,7 @@ mod tests {
 
     #[test]
     fn reports_and_signals_serialize() {
-        let d = Dispatcher::new(Vec::new());
+        let d = Dispatcher::new();
         d.connect_fn("*", "ok", HandlerMode::Policy, proceed);
         d.connect_fn("*", "bad", HandlerMode::Observer, |_: &Signal| {
             Err("boom".into())
