@@ -11,6 +11,7 @@ mod harness;
 mod logging;
 mod plugins;
 mod revisions;
+mod safety;
 mod signals;
 mod startproject;
 mod wasm_worlds;
