@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod confined;
 pub mod db;
 pub mod dburl;
 pub mod diagnostic;

@@ -11,6 +11,7 @@ mod harness;
 mod logging;
 mod plugins;
 mod revisions;
+mod safety;
 mod secrets;
 mod signals;
 mod startproject;

@@ -208,6 +208,7 @@ fn execute(cli: &Cli, printer: &mut Printer, dispatcher: &Dispatcher) -> Result<
                 config::LogFormat::Json => "json".to_owned(),
             },
             file: l.settings.logging_file(),
+            root: Some(l.settings.project_root.clone()),
             verbosity: cli.global.verbose as i8 - cli.global.quiet as i8,
             color: printer_color(cli),
         },

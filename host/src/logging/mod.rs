@@ -14,7 +14,7 @@
 mod pattern;
 
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -65,6 +65,8 @@ pub enum Error {
     },
     #[error("Cannot write the log file `{}`: the folder `{}` does not exist", path.display(), folder.display())]
     LogFolderMissing { path: PathBuf, folder: PathBuf },
+    #[error("Cannot write the log file: {0}")]
+    Refused(#[source] crate::confined::Error),
     #[error("Cannot open the log file `{}`: {source}", path.display())]
     OpenLogFile {
         path: PathBuf,
@@ -98,6 +100,10 @@ pub struct LogOptions {
     pub format: String,
     /// Append to this file instead of writing to stderr.
     pub file: Option<PathBuf>,
+    /// The project root: a log file inside it is opened only through folders that
+    /// stay inside it (see [`crate::confined`]); any log file's last component is
+    /// never followed when it is a symbolic link.
+    pub root: Option<PathBuf>,
     /// +1 per `-v`, -1 per `-q`: each step moves the level one name down or up.
     pub verbosity: i8,
     /// Colour the level name (only when writing to stderr).
@@ -110,6 +116,7 @@ impl Default for LogOptions {
             level: DEFAULT_LEVEL.to_owned(),
             format: DEFAULT_FORMAT.to_owned(),
             file: None,
+            root: None,
             verbosity: 0,
             color: false,
         }
@@ -158,12 +165,15 @@ pub fn level_filter(level: &str, verbosity: i8) -> Result<LevelFilter, Error> {
 /// Where [`init`] writes: the options' file (appended, its folder must exist) or stderr.
 pub fn writer_for(opts: &LogOptions) -> Result<BoxMakeWriter, Error> {
     match &opts.file {
-        Some(path) => Ok(BoxMakeWriter::new(Mutex::new(open_log_file(path)?))),
+        Some(path) => Ok(BoxMakeWriter::new(Mutex::new(open_log_file(
+            path,
+            opts.root.as_deref(),
+        )?))),
         None => Ok(BoxMakeWriter::new(io::stderr)),
     }
 }
 
-fn open_log_file(path: &Path) -> Result<File, Error> {
+fn open_log_file(path: &Path, root: Option<&Path>) -> Result<File, Error> {
     if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty())
         && !folder.is_dir()
     {
@@ -172,14 +182,29 @@ fn open_log_file(path: &Path) -> Result<File, Error> {
             folder: folder.to_owned(),
         });
     }
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|source| Error::OpenLogFile {
+    // Inside the project: confined to it. Elsewhere (a folder the user named, such
+    // as `/var/log`): only the last component is checked.
+    let inside = root.and_then(|r| {
+        path.strip_prefix(r)
+            .ok()
+            .map(|rel| (r.to_path_buf(), rel.to_path_buf()))
+    });
+    let (folder, file) = match inside {
+        Some(pair) => pair,
+        None => (
+            path.parent()
+                .filter(|f| !f.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            PathBuf::from(path.file_name().unwrap_or(path.as_os_str())),
+        ),
+    };
+    crate::confined::open(&folder, &file, crate::confined::Mode::Append).map_err(|e| match e {
+        crate::confined::Error::Io { source, .. } => Error::OpenLogFile {
             path: path.to_owned(),
             source,
-        })
+        },
+        refused => Error::Refused(refused),
+    })
 }
 
 /// A subscriber writing to `writer` as `opts` say (`opts.file` is ignored here; see

@@ -256,7 +256,15 @@ pub(super) fn classify(
             limit_mb: limits.memory_mb,
         };
     }
+    // Stopped in guest code (epoch) or while the host waited for it (`shadow.rs`).
+    let waited_too_long = error
+        .downcast_ref::<super::shadow::DeadlineReached>()
+        .is_some();
     match error.downcast_ref::<wasmtime::Trap>() {
+        _ if waited_too_long => CallError::Timeout {
+            plugin,
+            limit_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
+        },
         Some(wasmtime::Trap::Interrupt) => CallError::Timeout {
             plugin,
             limit_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),

@@ -3,7 +3,8 @@
 //! Input: nothing but this build's engine settings. Output: a [`Runtime`] whose
 //! engine interrupts guests by epoch (a background thread advances the epoch every
 //! [`TICK`] while the engine lives) and whose linker offers WASI 0.2 (with outgoing
-//! `wasi:http`, judged per request in `http.rs`) plus the `sqlalembic:plugin`
+//! `wasi:http`, judged per request in `http.rs`; symbolic links refused and WASI
+//! waits bounded by the call's deadline, in `shadow.rs`) plus the `sqlalembic:plugin`
 //! imports, and a [`Runtime::fingerprint`] that changes whenever compiled artifacts
 //! stop being compatible. It offers no other imports.
 
@@ -44,6 +45,8 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
         // Standard outgoing `wasi:http`; every request is judged by `http::authorize`.
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(engine_error)?;
+        // No symbolic links, and no WASI wait past the call's deadline.
+        super::shadow::shadow(&mut linker).map_err(engine_error)?;
         SignalHandler::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
             .map_err(engine_error)?;
         // The other worlds import `host` (defined above), type-only interfaces (no

@@ -32,6 +32,7 @@ mod handler;
 mod http;
 pub mod project;
 mod sandbox;
+mod shadow;
 #[doc(hidden)]
 pub mod testing;
 

@@ -905,3 +905,99 @@ fn calls_made_inside_an_async_runtime_work() {
         "the same instance, on the worker"
     );
 }
+
+/// A hostile plugin with `allow.write = ["logs"]` tries to plant links that lead
+/// out of its folder (climbing, absolute, through another link) or anywhere at
+/// all: every `symlink-at` is refused and nothing is created.
+#[cfg(unix)]
+#[test]
+fn a_plugin_cannot_create_symbolic_links() {
+    let root = project();
+    let outside = project();
+    let p = root.path();
+    std::fs::create_dir_all(p.join("logs")).expect("mkdir");
+    std::fs::write(p.join("logs/inside.txt"), "inside").expect("write");
+    let mut linker = probe("symlink");
+    linker.allow.write = vec!["logs".into()];
+    let plugins = load(p, vec![linker]);
+    let plugin = &plugins.plugins()[0];
+    let absolute = outside.path().join("x.log").display().to_string();
+    for (link, target) in [
+        ("logs/sqlalembic.log", "../../outside"),
+        ("logs/up.log", "../sqlalembic.toml"),
+        ("logs/abs.log", absolute.as_str()),
+        ("logs/inside.log", "inside.txt"),
+        ("logs/chain.log", "inside.log"),
+    ] {
+        let got = said(plugin.call(&signal("x", json!({"path": link, "target": target}))));
+        assert!(
+            got.starts_with("symlink failed"),
+            "{link} -> {target}: {got}"
+        );
+        assert!(
+            std::fs::symlink_metadata(p.join(link)).is_err(),
+            "{link} -> {target} was created"
+        );
+    }
+    assert_eq!(std::fs::read_dir(outside.path()).expect("ls").count(), 0);
+    // Writing through WASI still works in the folder.
+    assert_eq!(
+        said(plugin.call(&signal(
+            "x",
+            json!({"probe": "write", "path": "logs/plain.txt"})
+        ))),
+        "write ok"
+    );
+}
+
+/// `std::thread::sleep` (and a raw `wasi:clocks` pollable's `block`) waits in the
+/// host, where epoch interruption cannot stop it: the wait itself ends at the
+/// call's deadline and the call is reported as stopped at its time limit.
+#[test]
+fn a_plugin_blocked_in_a_wasi_wait_is_stopped_at_its_time_limit() {
+    let root = project();
+    for mode in ["sleep", "block"] {
+        let mut sleeper = probe(mode);
+        sleeper.timeout_ms = 500;
+        let plugins = load(root.path(), vec![sleeper]);
+        let plugin = &plugins.plugins()[0];
+        // A short sleep finishes.
+        assert_eq!(
+            said(plugin.call(&signal("x", json!({"secs": "0"})))),
+            "slept 0 s"
+        );
+        let started = Instant::now();
+        let result = plugin.call(&signal("x", json!({"secs": "20"})));
+        let elapsed = started.elapsed();
+        assert_eq!(
+            result,
+            Err(CallError::Timeout {
+                plugin: "probe".into(),
+                limit_ms: 500
+            }),
+            "{mode}"
+        );
+        assert!(
+            elapsed >= Duration::from_millis(450) && elapsed < Duration::from_secs(3),
+            "{mode}: stopped after {elapsed:?}"
+        );
+        // Also from inside an async runtime (the worker thread).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let started = Instant::now();
+        let handled = rt.block_on(async {
+            let handler: &dyn crate::signals::Handler = plugin.as_ref();
+            handler.handle(&signal("x", json!({"secs": "20"})))
+        });
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{mode}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            handled,
+            Err("Plugin `probe` ran past its time limit of 500 ms and was stopped".into())
+        );
+    }
+}

@@ -9,7 +9,9 @@
 //! `host-read` / `host-append` (the same through the host's file imports), `connect` (TCP to
 //! `addr`), `http` (GET `url` through standard `wasi:http`), `host-http` (the same
 //! through the host's `sqlalembic:plugin/http` import), `loop` (spins forever), `alloc` (`mb` MiB), `panic`,
-//! `error`, `deny`. Not a first-party plugin to deploy: a test fixture.
+//! `error`, `deny`, `sleep` (`std::thread::sleep` for `secs` seconds), `block` (the
+//! same through a raw `wasi:clocks` pollable's `block`), `symlink` (creates the link
+//! `path` pointing at `target` through `wasi:filesystem` `symlink-at`). Not a first-party plugin to deploy: a test fixture.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -130,6 +132,25 @@ impl Handler for Probe {
                 }
                 format!("alloc ok: {} MiB", std::hint::black_box(block).len() >> 20)
             }
+            "sleep" | "block" => {
+                let secs: u64 = setting(&payload, "secs")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(20);
+                if mode == "sleep" {
+                    std::thread::sleep(std::time::Duration::from_secs(secs));
+                } else {
+                    wasip2::clocks::monotonic_clock::subscribe_duration(secs * 1_000_000_000)
+                        .block();
+                }
+                format!("slept {secs} s")
+            }
+            "symlink" => {
+                let target = setting(&payload, "target").unwrap_or_default();
+                match symlink(&path, &target) {
+                    Ok(()) => "symlink ok".to_owned(),
+                    Err(e) => format!("symlink failed: {e}"),
+                }
+            }
             "panic" => panic!("probe panicked on purpose"),
             "error" => return Err("probe failed on purpose".to_owned()),
             "deny" => return Ok(Verdict::Deny("probe says no".to_owned())),
@@ -137,6 +158,16 @@ impl Handler for Probe {
         };
         Ok(Verdict::Warn(said))
     }
+}
+
+/// `symlink-at(target, link)` in the preopened folder that holds `link`.
+fn symlink(link: &str, target: &str) -> Result<(), String> {
+    for (dir, name) in wasip2::filesystem::preopens::get_directories() {
+        if let Some(inside) = link.strip_prefix(&format!("{name}/")) {
+            return dir.symlink_at(target, inside).map_err(|e| format!("{e:?}"));
+        }
+    }
+    Err(format!("no preopened folder holds `{link}`"))
 }
 
 sqlalembic_plugin::export_handler!(Probe);
