@@ -195,6 +195,9 @@ fn closed_port() -> u16 {
     port
 }
 
+/// One audited command: its arguments, its settings, the exit code it must have.
+type AuditRun<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, i32);
+
 fn audit(backend: Backend) {
     let user = SecretUser::new(backend);
     let p = Project::new();
@@ -232,8 +235,7 @@ fn audit(backend: Backend) {
         "LOGGING_FORMAT",
         "%(asctime)s %(name)s %(levelname)s %(funcName)s %(message)r",
     )];
-    // (arguments, settings, expected exit code)
-    let mut runs: Vec<(Vec<&str>, Vec<(&str, &str)>, i32)> = Vec::new();
+    let mut runs: Vec<AuditRun> = Vec::new();
     let mut make = by_url.clone();
     make.extend(json_file.iter().copied());
     runs.push((vec!["makemigrations", "Initial schema"], make, 0));

@@ -166,6 +166,12 @@ impl fmt::Debug for Dispatcher {
     }
 }
 
+impl Default for Dispatcher {
+    fn default() -> Dispatcher {
+        Dispatcher::new()
+    }
+}
+
 impl Dispatcher {
     /// A dispatcher without handlers. Every payload is masked before handlers see it
     /// (see [`crate::redact::redact_json`]).
