@@ -92,7 +92,7 @@ def items(table, side):
                              (fk.get("initially") or "IMMEDIATE").upper())] += 1
     for ix in table["indexes"]:
         out["indexes"][(ix["name"], tuple(sql(c) for c in ix["columns"]),
-                        bool(ix["unique"]))] += 1
+                        bool(ix["unique"]), tuple(sorted(ix.get("dialects") or ())))] += 1
     uniques = [(u["name"], tuple(u["columns"])) for u in table["unique_constraints"]]
     if side == "found":
         # discover flags a unique=True column instead of listing its constraint.

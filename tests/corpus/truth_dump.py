@@ -341,6 +341,11 @@ def table_json(table, rel, line, metadata_index, dialect):
             where = ix.dialect_options["sqlite"].get("where")
         if where is not None:
             spec["where"] = sql_text(where, dialect)
+        # Index(...).ddl_if(dialect=...): created only on those dialects.
+        ddl_if = getattr(ix, "_ddl_if", None)
+        if ddl_if is not None and ddl_if.dialect is not None:
+            names = ddl_if.dialect
+            spec["dialects"] = [names] if isinstance(names, str) else list(names)
         indexes.append(spec)
     fks = [fk_json(c) for c in table.constraints if isinstance(c, ForeignKeyConstraint)]
     pk = table.primary_key

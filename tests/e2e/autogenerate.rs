@@ -1379,3 +1379,92 @@ fn an_expression_index_on_mariadb_is_flagged_and_refused_before_it_runs() {
     left.retain(|t| t != "sqlalembic_history");
     assert_eq!(left, ["alembic_version"], "nothing of the revision ran");
 }
+
+const PER_DIALECT: &str = r#"import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class Doc(Base):
+    __tablename__ = "doc"
+    __table_args__ = (
+        sa.Index("ix_doc_title_pg", "title").ddl_if(dialect="postgresql"),
+        sa.Index("ix_doc_title_lite", "title").ddl_if(dialect=("sqlite",)),
+        sa.Index("ix_doc_body", "body"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(20))
+    body: Mapped[str] = mapped_column(sa.String(50))
+
+
+sa.Index("ix_doc_both_my", Doc.title, Doc.body).ddl_if(dialect="mysql")
+"#;
+
+impl Db {
+    fn index_names(&self, table: &str) -> Vec<String> {
+        let (url, backend) = (self.url(), self.db.backend);
+        rt().block_on(async {
+            let mut c = Connection::connect(&url, backend).await.expect("connect");
+            let s = introspect(&mut c, &IntrospectOptions::default())
+                .await
+                .expect("introspect");
+            c.close().await;
+            let mut names: Vec<String> = s
+                .tables
+                .into_iter()
+                .filter(|t| t.name == table)
+                .flat_map(|t| t.indexes.into_iter().map(|i| i.name))
+                .collect();
+            names.sort();
+            names
+        })
+    }
+}
+
+/// `Index(...).ddl_if(dialect=...)`: the revision keeps every index with the dialects
+/// it belongs to; each database gets only its own, and no drift is seen for the rest.
+fn indexes_limited_to_a_dialect(backend: Backend) {
+    let p = started(backend);
+    p.write("models/doc.py", PER_DIALECT);
+    edit(
+        &p,
+        "models/__init__.py",
+        "from .user import User\n",
+        "from .user import User\nfrom .doc import Doc\n",
+    );
+    p.run(&["makemigrations", "init"]).success();
+    let revision = p.read(&format!("migrations/versions/{}", revision_files(&p)[0]));
+    assert!(
+        revision.contains(r#"dialects = ["postgresql"]"#)
+            && revision.contains(r#"dialects = ["sqlite"]"#),
+        "{revision}"
+    );
+    p.run(&["migrate"]).success();
+    let own = match backend {
+        Backend::Postgres => "ix_doc_title_pg",
+        Backend::Sqlite => "ix_doc_title_lite",
+        _ => "ix_doc_both_my",
+    };
+    let mut expected = vec!["ix_doc_body".to_owned(), own.to_owned()];
+    expected.sort();
+    assert_eq!(p.index_names("doc"), expected, "{backend:?}");
+    no_changes(&p);
+    p.run(&["check"]).success();
+    p.run(&["rollback", "base"]).success();
+}
+
+#[test]
+fn indexes_limited_to_a_dialect_sqlite() {
+    indexes_limited_to_a_dialect(Backend::Sqlite);
+}
+
+#[test]
+fn indexes_limited_to_a_dialect_postgres() {
+    indexes_limited_to_a_dialect(Backend::Postgres);
+}
+
+#[test]
+fn indexes_limited_to_a_dialect_mysql() {
+    indexes_limited_to_a_dialect(Backend::Mysql);
+}

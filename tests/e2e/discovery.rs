@@ -372,3 +372,71 @@ fn a_five_megabyte_generated_model_file_is_read_exactly() {
         format!("varchar({})", 10 + (n - 1) % 200)
     );
 }
+
+const DDL_IF: &str = "import sqlalchemy as sa\nfrom app.base import Base\n\nclass Doc(Base):\n    __tablename__ = 'doc'\n    __table_args__ = (sa.Index('ix_pg', 'title').ddl_if(dialect='postgresql'),)\n    id = sa.Column(sa.Integer, primary_key=True)\n    title = sa.Column(sa.String(20))\n\nix = sa.Index('ix_lite', Doc.title)\nix.ddl_if(dialect=('sqlite', 'mysql'))\nsa.Index('ix_all', Doc.id, Doc.title)\n";
+
+/// `Index(...).ddl_if(dialect=...)`, inline and on a standalone index: both backends
+/// read the same dialects; a condition only known when the DDL runs is a diagnostic.
+#[test]
+fn indexes_limited_to_dialects_read_alike_statically_and_imported() {
+    let python = std::env::var("SQLALEMBIC_TEST_PYTHON").expect("SQLALEMBIC_TEST_PYTHON");
+    let p = app(&[("app/base.py", BASE), ("app/models.py", DDL_IF)]);
+    let statically = p.run(&["discover", "--format", "json"]).success().json();
+    let dialects: Vec<(String, serde_json::Value)> = statically["tables"][0]["indexes"]
+        .as_array()
+        .expect("indexes")
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().expect("name").to_owned(),
+                i["dialects"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        dialects,
+        [
+            ("ix_all".to_owned(), serde_json::json!([])),
+            ("ix_lite".to_owned(), serde_json::json!(["sqlite", "mysql"])),
+            ("ix_pg".to_owned(), serde_json::json!(["postgresql"])),
+        ]
+    );
+    let imported = p
+        .run_env(
+            &[
+                "discover",
+                "--format",
+                "json",
+                "--backend",
+                "sqlalchemy-import",
+            ],
+            &[("SQLALEMBIC_PYTHON", python.as_str())],
+        )
+        .success()
+        .json();
+    assert_eq!(statically["tables"], imported["tables"]);
+
+    p.write(
+        "app/models.py",
+        &DDL_IF.replace(
+            "ddl_if(dialect='postgresql')",
+            "ddl_if(callable_=lambda *a, **k: True)",
+        ),
+    );
+    let run = p.run(&["discover"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains("app/models.py:6:")
+            && run
+                .stderr
+                .contains("`ddl_if(callable_=...)` decides when the DDL runs"),
+        "{run:#?}"
+    );
+    let run = p.run_env(
+        &["discover", "--backend", "sqlalchemy-import"],
+        &[("SQLALEMBIC_PYTHON", python.as_str())],
+    );
+    run.code(2);
+    assert!(run.stderr.contains("has ddl_if(callable_=...)"), "{run:#?}");
+    assert!(!run.stderr.contains("Traceback"), "{run:#?}");
+}

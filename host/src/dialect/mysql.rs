@@ -110,6 +110,9 @@ impl Dialect for MysqlDialect {
 
     fn render(&self, op: &Op, schema: &Schema) -> Result<Vec<Statement>, DialectError> {
         let op = &*op.for_dialect(self.name());
+        if !op.applies_to(self.name()) {
+            return Ok(Vec::new());
+        }
         let op = &*op.with_db_identifiers(self.max_identifier_length());
         let schema = &*schema.for_dialect(self.name());
         let t = |s: &Option<String>, name: &str| table_ref(self, s.as_deref(), name);

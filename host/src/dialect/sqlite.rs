@@ -121,6 +121,9 @@ impl Dialect for SqliteDialect {
 
     fn render(&self, op: &Op, schema: &Schema) -> Result<Vec<Statement>, DialectError> {
         let op = &*op.for_dialect(self.name());
+        if !op.applies_to(self.name()) {
+            return Ok(Vec::new());
+        }
         let schema = &*schema.for_dialect(self.name());
         let t = |s: &Option<String>, name: &str| ddl::table_ref(self, s.as_deref(), name);
         Ok(match op {

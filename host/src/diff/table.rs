@@ -293,6 +293,10 @@ fn indexes_and_uniques(
             }
         }
         for i in &t.indexes {
+            // The models' side (`fold`): an index of other dialects is not expected here.
+            if fold && !i.applies_to(cx.d.name()) {
+                continue;
+            }
             let mut i = i.clone();
             if i.table.is_empty() {
                 i.table.clone_from(&t.name);

@@ -790,6 +790,7 @@ fn arb_schema() -> impl Strategy<Value = Schema> {
                         columns: vec![col.clone()],
                         unique,
                         where_: None,
+                        dialects: Vec::new(),
                     });
                 }
                 if c.unique {

@@ -246,6 +246,17 @@ def table_json(table, dialect):
         where = ix.dialect_options["postgresql"].get("where") or ix.dialect_options["sqlite"].get("where")
         if where is not None:
             spec["where"] = sql_text(where, dialect)
+        # Index(...).ddl_if(dialect=...): created only on those dialects; a condition
+        # decided by a callable cannot be written into a schema.
+        ddl_if = getattr(ix, "_ddl_if", None)
+        if ddl_if is not None:
+            if ddl_if.callable_ is not None:
+                raise ValueError(
+                    f"index {ix.name!r} of table {table.name!r} has ddl_if(callable_=...), "
+                    "decided when the DDL runs: limit it with ddl_if(dialect=...) instead")
+            if ddl_if.dialect is not None:
+                names = ddl_if.dialect
+                spec["dialects"] = [names] if isinstance(names, str) else list(names)
         indexes.append(spec)
     pk = table.primary_key
     out = {
@@ -350,8 +361,13 @@ def main():
         tables = []
         for md in metadatas(loaded):
             for table in md.sorted_tables:
-                spec = table_json(table, dialect)
                 file, line = where.get(table.key, (None, None))
+                try:
+                    spec = table_json(table, dialect)
+                except ValueError as e:  # a table that cannot be written as a schema
+                    errors.append({"rel": file or "", "line": line, "message": str(e),
+                                   "traceback": ""})
+                    continue
                 tables.append({"table": spec, "file": file, "line": line})
     json.dump({"tables": tables, "errors": errors}, sys.stdout)
 

@@ -268,6 +268,7 @@ fn create_index(ci: &CreateIndex, table: &str) -> Index {
             .collect(),
         unique: ci.unique,
         where_: ci.predicate.as_ref().map(|p| p.to_string()),
+        dialects: Vec::new(),
     }
 }
 

@@ -259,6 +259,7 @@ pub(super) async fn introspect(
             columns: cell(row, 3).split(SEP).map(index_entry).collect(),
             unique: cell(row, 2) == "true",
             where_: opt_cell(row, 4),
+            dialects: Vec::new(),
         });
     }
 

@@ -416,6 +416,7 @@ mod tests {
                 columns: vec!["lower(note)".into(), "org_id".into()],
                 unique: false,
                 where_: Some("joined IS NOT NULL".into()),
+                dialects: Vec::new(),
             }],
             uniques: vec![UniqueConstraint {
                 name: Some("uq_note".into()),

@@ -39,6 +39,8 @@ struct IndexSpec {
     unique: bool,
     #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
     where_: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    dialects: Vec<String>,
 }
 
 impl IndexSpec {
@@ -52,6 +54,7 @@ impl IndexSpec {
             columns: self.columns,
             unique: self.unique,
             where_: self.where_,
+            dialects: self.dialects,
         })
     }
 
@@ -63,6 +66,7 @@ impl IndexSpec {
             columns: index.columns,
             unique: index.unique,
             where_: index.where_,
+            dialects: index.dialects,
         }
     }
 }
@@ -89,7 +93,11 @@ impl TryFrom<IndexSpec> for DropIndex {
 
     fn try_from(spec: IndexSpec) -> Result<Self, String> {
         let (name, table, schema) = (spec.name.clone(), spec.table.clone(), spec.schema.clone());
-        let definition = if spec.columns.is_empty() && !spec.unique && spec.where_.is_none() {
+        let definition = if spec.columns.is_empty()
+            && !spec.unique
+            && spec.where_.is_none()
+            && spec.dialects.is_empty()
+        {
             None
         } else {
             Some(spec.index()?)

@@ -92,6 +92,16 @@ pub const OP_NAMES: &[&str] = &[
 ];
 
 impl Op {
+    /// False for an op on an index that does not exist on the dialect named `dialect`
+    /// ([`crate::schema::Index::applies_to`]): it renders to nothing there.
+    pub fn applies_to(&self, dialect: &str) -> bool {
+        match self {
+            Op::CreateIndex(c) => c.index.applies_to(dialect),
+            Op::DropIndex(d) => d.definition.as_ref().is_none_or(|i| i.applies_to(dialect)),
+            _ => true,
+        }
+    }
+
     /// This op with every column type as the dialect named `dialect` has it
     /// ([`crate::schema::ColumnType::for_dialect`]): revisions keep the variants, each
     /// dialect renders its own type.
@@ -100,11 +110,11 @@ impl Op {
         let variant =
             |t: &Option<crate::schema::ColumnType>| t.as_ref().is_some_and(|t| t.is_variant());
         let needed = match self {
-            Op::CreateTable(c) => c.table.has_variants(),
+            Op::CreateTable(c) => c.table.is_dialect_specific(),
             Op::DropTable(d) => d
                 .definition
                 .as_ref()
-                .is_some_and(crate::schema::Table::has_variants),
+                .is_some_and(crate::schema::Table::is_dialect_specific),
             Op::AddColumn(a) => a.column.ty.is_variant(),
             Op::DropColumn(d) => d.definition.as_ref().is_some_and(|c| c.ty.is_variant()),
             Op::AlterColumn(a) => variant(&a.ty) || variant(&a.existing_type),

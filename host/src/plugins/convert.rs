@@ -401,6 +401,7 @@ impl TryFrom<wit_schema::Table> for Table {
                 columns: ix.columns,
                 unique: ix.unique,
                 where_: ix.predicate,
+                dialects: Vec::new(),
             });
         }
         let mut uniques = Vec::with_capacity(t.uniques.len());

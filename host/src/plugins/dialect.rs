@@ -370,6 +370,9 @@ impl Dialect for WasmDialect {
 
     fn render(&self, op: &Op, schema: &Schema) -> Result<Vec<Statement>, DialectError> {
         let op = &*op.for_dialect(self.name());
+        if !op.applies_to(self.name()) {
+            return Ok(Vec::new());
+        }
         let schema = &*schema.for_dialect(self.name());
         let tables = wit_tables(op, schema);
         let guest = &self.inner.guest;
@@ -398,6 +401,9 @@ impl Dialect for WasmDialect {
 
     fn needs_rebuild(&self, op: &Op, schema: &Schema) -> bool {
         let op = &*op.for_dialect(self.name());
+        if !op.applies_to(self.name()) {
+            return false;
+        }
         let schema = &*schema.for_dialect(self.name());
         let tables = wit_tables(op, schema);
         let answer = match WitOp::from(op) {
@@ -517,6 +523,7 @@ mod tests {
                 columns: vec!["email".into()],
                 unique: false,
                 where_: None,
+                dialects: Vec::new(),
             },
         })
     }

@@ -27,7 +27,7 @@ impl Schema {
     /// borrowed when no column has variants.
     pub fn for_dialect(&self, dialect: &str) -> std::borrow::Cow<'_, Schema> {
         use std::borrow::Cow;
-        if !self.tables.iter().any(Table::has_variants) {
+        if !self.tables.iter().any(Table::is_dialect_specific) {
             return Cow::Borrowed(self);
         }
         Cow::Owned(Schema {
@@ -153,16 +153,24 @@ impl Table {
         self.columns.iter().any(|c| c.ty.is_variant())
     }
 
-    /// This table with each column's type as the dialect named `dialect` has it
-    /// ([`ColumnType::for_dialect`]); borrowed when no column has variants.
+    /// True when the table differs between dialects: a column type with variants or
+    /// an index limited to some dialects.
+    pub fn is_dialect_specific(&self) -> bool {
+        self.has_variants() || self.indexes.iter().any(|i| !i.dialects.is_empty())
+    }
+
+    /// This table as the dialect named `dialect` has it: each column's type resolved
+    /// ([`ColumnType::for_dialect`]), the indexes of other dialects left out
+    /// ([`Index::applies_to`]); borrowed when nothing differs between dialects.
     pub fn for_dialect(&self, dialect: &str) -> std::borrow::Cow<'_, Table> {
-        if !self.has_variants() {
+        if !self.is_dialect_specific() {
             return std::borrow::Cow::Borrowed(self);
         }
         let mut table = self.clone();
         for c in &mut table.columns {
             c.ty = c.ty.for_dialect(dialect).clone();
         }
+        table.indexes.retain(|i| i.applies_to(dialect));
         std::borrow::Cow::Owned(table)
     }
 
@@ -448,9 +456,23 @@ pub struct Index {
     /// Partial-index predicate (PostgreSQL, SQLite), SQL rendered verbatim.
     #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
     pub where_: Option<String>,
+    /// The dialects the index exists on (SQLAlchemy's `ddl_if(dialect=...)`); empty:
+    /// every one. Elsewhere it is neither created nor expected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dialects: Vec<String>,
 }
 
 impl Index {
+    /// True when the index exists on the dialect named `dialect` (see
+    /// [`Index::dialects`]; `mysql` also takes `mariadb`, as for type variants).
+    pub fn applies_to(&self, dialect: &str) -> bool {
+        self.dialects.is_empty()
+            || self
+                .dialects
+                .iter()
+                .any(|d| d == dialect || (dialect == "mysql" && d == "mariadb"))
+    }
+
     /// True when an entry of `columns` is an expression rather than a column name.
     pub fn is_expression(entry: &str) -> bool {
         entry.is_empty() || !entry.chars().all(|c| c.is_alphanumeric() || c == '_')

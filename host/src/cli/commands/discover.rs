@@ -119,11 +119,14 @@ fn print_text(ctx: &Context<'_>, d: &Discovery) {
         }
         for ix in &t.indexes {
             let unique = if ix.unique { "UNIQUE " } else { "" };
-            out.push(format!(
-                "  {unique}INDEX {} ({})",
-                ix.name,
-                ix.columns.join(", ")
-            ));
+            let mut line = format!("  {unique}INDEX {} ({})", ix.name, ix.columns.join(", "));
+            if let Some(predicate) = &ix.where_ {
+                line.push_str(&format!(" WHERE {predicate}"));
+            }
+            if !ix.dialects.is_empty() {
+                line.push_str(&format!(" (only on {})", ix.dialects.join(", ")));
+            }
+            out.push(line);
         }
         for u in &t.uniques {
             out.push(format!(
@@ -204,6 +207,8 @@ pub fn table_json(t: &Table, source: Option<&SourceLocation>) -> Value {
             "name": ix.name,
             "columns": ix.columns,
             "unique": ix.unique,
+            "where": ix.where_,
+            "dialects": ix.dialects,
         })).collect::<Vec<_>>(),
         "unique_constraints": t.uniques.iter().map(|u| json!({
             "name": u.name,

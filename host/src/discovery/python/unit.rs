@@ -85,6 +85,9 @@ pub struct IndexDraft {
     pub columns: Vec<IndexColumn>,
     pub unique: bool,
     pub where_: Option<String>,
+    /// `ddl_if(dialect=...)`: the dialects the index exists on (empty: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dialects: Vec<String>,
     pub at: Pos,
 }
 
@@ -532,6 +535,7 @@ impl Merger {
                     columns: cols,
                     unique: c.unique,
                     where_: None,
+                    dialects: Vec::new(),
                 });
                 c.unique = false;
             } else if c.unique {
@@ -575,6 +579,7 @@ impl Merger {
                 columns: cols,
                 unique: ix.unique,
                 where_: ix.where_.clone(),
+                dialects: ix.dialects.clone(),
             });
         }
         for u in &d.uniques {

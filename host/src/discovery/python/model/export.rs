@@ -140,6 +140,7 @@ impl<'p> Builder<'_, 'p> {
                 .collect(),
             unique: ix.unique,
             where_: ix.where_.clone(),
+            dialects: ix.dialects.clone(),
             at: self.pos(ix.at),
         }
     }

@@ -118,6 +118,8 @@ struct IndexDraft {
     columns: Vec<IndexCol>,
     unique: bool,
     where_: Option<String>,
+    /// `ddl_if(dialect=...)`: the dialects it exists on (empty: all).
+    dialects: Vec<String>,
     at: (usize, TextSize),
 }
 
@@ -174,6 +176,8 @@ pub struct Builder<'e, 'p> {
     core_tables: HashMap<(Site, Option<Rc<str>>), usize>,
     /// Elements added to a table by a module other than the one defining it.
     contributions: Vec<Added>,
+    /// A standalone `Index(...)` call site -> (draft, index), for a later `.ddl_if()`.
+    standalone_indexes: HashMap<Site, (usize, usize)>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -195,6 +199,7 @@ impl<'e, 'p> Builder<'e, 'p> {
             drafts: Vec::new(),
             core_tables: HashMap::new(),
             contributions: Vec::new(),
+            standalone_indexes: HashMap::new(),
             diagnostics: Vec::new(),
         }
     }
@@ -403,7 +408,7 @@ impl<'e, 'p> Builder<'e, 'p> {
                     _ => {}
                 }
             }
-            "Index" if locals.is_none() => standalone.push((m, expr)),
+            "Index" | "ddl_if" if locals.is_none() => standalone.push((m, expr)),
             _ => {}
         }
     }

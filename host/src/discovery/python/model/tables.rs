@@ -13,6 +13,15 @@ impl<'p> Builder<'_, 'p> {
             return;
         };
         let (cm, cat) = (c.site.0, TextSize::new(c.site.1));
+        if c.name() == "ddl_if" {
+            if let Some((index, dialects)) = self.ddl_if(c)
+                && let Some(mut ix) = self.index(&index)
+            {
+                ix.dialects = dialects;
+                self.drafts[t].indexes.push(ix);
+            }
+            return;
+        }
         match c.name() {
             "UniqueConstraint" => {
                 if let Some(cols) = self.column_keys(t, &c.args, cm, cat) {
@@ -209,6 +218,7 @@ impl<'p> Builder<'_, 'p> {
             columns,
             unique,
             where_,
+            dialects: Vec::new(),
             at: (m, at),
         })
     }
@@ -239,8 +249,21 @@ impl<'p> Builder<'_, 'p> {
 
     pub(super) fn standalone_index(&mut self, m: usize, expr: &'p Expr) {
         let v = self.ev.eval(m, expr, None);
-        let c = match &v {
-            Value::Call(c) if is_sa(&c.callee) && c.name() == "Index" => c.clone(),
+        let (c, dialects) = match &v {
+            Value::Call(c) if is_sa(&c.callee) && c.name() == "Index" => (c.clone(), Vec::new()),
+            Value::Call(c)
+                if c.name() == "ddl_if" && c.recv.as_ref().is_some_and(|r| is_sa(&r.callee)) =>
+            {
+                let Some((index, dialects)) = self.ddl_if(c) else {
+                    return;
+                };
+                // `ix = Index(...)` earlier, then `ix.ddl_if(...)`: the same index.
+                if let Some(&(t, i)) = self.standalone_indexes.get(&index.site) {
+                    self.drafts[t].indexes[i].dialects = dialects;
+                    return;
+                }
+                (index, dialects)
+            }
             Value::Unknown(_) => return self.unresolved(&v, m, expr.start(), "this `Index(...)`"),
             _ => return,
         };
@@ -274,11 +297,64 @@ impl<'p> Builder<'_, 'p> {
             .push(IMPORT_HINT.to_owned());
             return;
         };
-        if let Some(ix) = self.index(&c) {
+        if let Some(mut ix) = self.index(&c) {
+            ix.dialects = dialects;
             let before = self.lens(t);
             self.drafts[t].indexes.push(ix);
+            self.standalone_indexes
+                .insert(c.site, (t, self.drafts[t].indexes.len() - 1));
             self.record(m, t, before);
         }
+    }
+
+    /// `Index(...).ddl_if(dialect=...)`: the index and the dialects it exists on. A
+    /// condition decided when the DDL runs (`callable_=`), or `ddl_if` on anything but
+    /// an index, is a diagnostic.
+    fn ddl_if(&mut self, c: &Rc<Call<'p>>) -> Option<(Rc<Call<'p>>, Vec<String>)> {
+        let (m, at) = (c.site.0, TextSize::new(c.site.1));
+        let base = c.recv.clone()?;
+        if base.name() != "Index" {
+            self.diag(
+                "SA102",
+                m,
+                at,
+                format!(
+                    "`{}(...).ddl_if(...)` is not understood statically: only an `Index` may be limited to some dialects",
+                    base.name()
+                ),
+            )
+            .hints
+            .push(IMPORT_HINT.to_owned());
+            return None;
+        }
+        if c.kw("callable_").is_some() || c.args.len() > 1 {
+            self.diag(
+                "SA102",
+                m,
+                at,
+                "`ddl_if(callable_=...)` decides when the DDL runs, which static discovery cannot know",
+            )
+            .hints
+            .push("Limit the index with `ddl_if(dialect=\"postgresql\")` (a name or a tuple of names), or use the `sqlalchemy-import` backend".to_owned());
+            return None;
+        }
+        let mut dialects = Vec::new();
+        match c.arg(0, "dialect") {
+            None | Some(Value::None) => {}
+            Some(Value::Str(s)) => dialects.push(s.to_string()),
+            Some(Value::Seq(items)) if items.iter().all(|i| matches!(i, Value::Str(_))) => {
+                dialects.extend(items.iter().filter_map(|i| match i {
+                    Value::Str(s) => Some(s.to_string()),
+                    _ => None,
+                }));
+            }
+            Some(other) => {
+                let other = other.clone();
+                self.unresolved(&other, m, at, "the dialects of `ddl_if(dialect=...)`");
+                return None;
+            }
+        }
+        Some((base, dialects))
     }
 
     /// A Core `Table("name", metadata, Column(...), ...)`; built once per call site.
