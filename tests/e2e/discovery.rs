@@ -340,6 +340,11 @@ fn a_helper_that_recurses_forever_stops_with_its_place() {
     // Each stop names its place: inside the recursing helper, inside the loop.
     assert!(run.stderr.contains("app/models.py:5:"), "{run:#?}");
     assert!(run.stderr.contains("app/models.py:10:"), "{run:#?}");
+    assert!(
+        run.stderr.contains("`width` calls itself too deeply")
+            && run.stderr.contains("a recursion that does not end?"),
+        "{run:#?}"
+    );
     assert!(!run.stderr.contains("panicked"), "{run:#?}");
 }
 

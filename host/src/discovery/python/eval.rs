@@ -346,6 +346,9 @@ pub struct Evaluator<'p> {
     scopes: RefCell<HashMap<usize, Rc<Scope<'p>>>>,
     memo: RefCell<HashMap<(usize, String), Value<'p>>>,
     depth: Cell<u32>,
+    /// The project functions being called, innermost last: a recursion's diagnostic
+    /// names the function.
+    calls: RefCell<Vec<&'p str>>,
     /// Statements and loop iterations run so far (see [`STEP_BUDGET`]).
     steps: Cell<u64>,
     /// Every module whose statements were read: what the results depend on.
@@ -367,6 +370,7 @@ impl<'p> Evaluator<'p> {
             scopes: RefCell::new(HashMap::new()),
             memo: RefCell::new(HashMap::new()),
             depth: Cell::new(0),
+            calls: RefCell::new(Vec::new()),
             steps: Cell::new(0),
             touched: RefCell::new(std::collections::BTreeSet::new()),
         }
@@ -585,6 +589,31 @@ impl<'p> Evaluator<'p> {
         true
     }
 
+    /// Why evaluation nested too deeply: the innermost function on the call stack that
+    /// is called more than once (a recursion), else the expression itself.
+    fn too_deep(&self) -> String {
+        let calls = self.calls.borrow();
+        let recursing = calls
+            .iter()
+            .rev()
+            .find(|name| calls.iter().filter(|n| n == name).count() > 1);
+        match recursing {
+            Some(name) => format!(
+                "`{name}` calls itself too deeply ({} nested calls): a recursion that does not end?",
+                calls.iter().filter(|n| n == &name).count()
+            ),
+            None => "Expression nested too deeply".to_owned(),
+        }
+    }
+
+    /// Runs `body` with project function `name` on the call stack (see [`Self::too_deep`]).
+    pub(super) fn in_call<T>(&self, name: &'p str, body: impl FnOnce() -> T) -> T {
+        self.calls.borrow_mut().push(name);
+        let out = body();
+        self.calls.borrow_mut().pop();
+        out
+    }
+
     pub(super) fn leave(&self) {
         self.depth.set(self.depth.get().saturating_sub(1));
     }
@@ -742,7 +771,7 @@ impl<'p> Evaluator<'p> {
     /// Evaluates `expr` in module `m`, with `locals` (function parameters or a class body).
     pub fn eval(&self, m: usize, expr: &Expr, locals: Option<&Locals<'p>>) -> Value<'p> {
         if !self.enter() {
-            return self.unknown(m, expr.start(), "Expression nested too deeply");
+            return self.unknown(m, expr.start(), self.too_deep());
         }
         let v = self.eval_inner(m, expr, locals);
         self.leave();

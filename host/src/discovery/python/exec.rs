@@ -48,7 +48,7 @@ impl<'p> Evaluator<'p> {
         if !self.enter() {
             return self.unknown(m, at, format!("`{name}` calls itself too deeply"));
         }
-        let v = match self.exec_block(f.module, &f.def.body, &locals) {
+        let v = match self.in_call(name, || self.exec_block(f.module, &f.def.body, &locals)) {
             Ok(Flow::Return(v)) => v,
             Ok(Flow::Next) => Value::None,
             Ok(Flow::Break | Flow::Continue) => self.unknown(
