@@ -2,7 +2,7 @@
 //! SQLite, PostgreSQL and MySQL/MariaDB with Alembic's revision-graph semantics, and
 //! dispatch every command signal to native and sandboxed WebAssembly handlers.
 //!
-//! The modules follow the data flow of `DESIGN.md`: `config` -> `discovery` ->
+//! The modules follow the data flow: `config` -> `discovery` ->
 //! `introspect` -> `diff` -> `ops` -> `dialect` -> `revision` -> `runner`, wrapped by
 //! `signals`; only `cli` writes to the terminal. A Rust program can embed the library:
 //! load [`config::Settings`], connect handlers to a [`signals::Dispatcher`], and run

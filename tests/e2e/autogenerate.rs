@@ -198,7 +198,7 @@ fn model_edits(backend: Backend) {
     let p = started(backend);
     p.run(&["makemigrations", "init"]).success();
     p.run(&["migrate"]).success();
-    // `created_at` given: `now()` is no SQLite function (see the report of issue 6).
+    // `created_at` given: `now()` is no SQLite function.
     p.exec(
         "INSERT INTO users (id, username, email, is_active, created_at) \
          VALUES (1, 'ann', 'a@x', '1', '2024-01-01 00:00:00')",

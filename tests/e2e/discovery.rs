@@ -1,4 +1,4 @@
-//! `discover`: the startproject models, the model corpus, and every bad input of issue 5.
+//! `discover`: the startproject models, the model corpus, and every bad input it must survive.
 
 use std::path::{Path, PathBuf};
 

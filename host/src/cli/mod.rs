@@ -22,7 +22,7 @@ use crate::config::{self, LoadOptions, Loaded};
 use crate::logging::{self, LogOptions};
 use crate::signals::Dispatcher;
 
-/// Process exit codes (DESIGN.md, Commands).
+/// Process exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Success.
@@ -257,7 +257,7 @@ fn execute(cli: &Cli, printer: &mut Printer, dispatcher: &Dispatcher) -> Result<
         .as_ref()
         .map(|l| l.settings.general.project_name.clone())
         .unwrap_or_default();
-    // WebAssembly plugins join the one dispatcher before the start signal (issue 7);
+    // WebAssembly plugins join the one dispatcher before the start signal;
     // `plugins` loads them itself, to report the broken ones.
     let plugins = match &ctx.loaded {
         Some(l) if !matches!(cli.command, Command::Plugins { .. }) => {

@@ -3,7 +3,7 @@
 //! Input: a dialect-neutral [`Op`] and the database's current [`Schema`] (introspected,
 //! or replayed with [`replay::apply`] when rendering offline). Output: the
 //! [`Statement`]s that carry the op out on that database, in order. This is the only
-//! place that builds SQL text (STYLE.md 7): column types, identifier quoting, literals,
+//! place that builds SQL text: column types, identifier quoting, literals,
 //! constraint clauses, SQLite table rebuilds and the version/history-table SQL of the
 //! runner. It refuses what a database cannot express (an array column on SQLite, a
 //! partial index on MySQL, an unnamed PostgreSQL enum) with a [`DialectError`] naming

@@ -6,7 +6,7 @@
 //! in dependency order, the downgrade (each op's inverse, in reverse order), warnings
 //! for destructive or locking ops with stable codes, and rename candidates.
 //!
-//! The differ is generic (STYLE.md, atlas): it compares tables, columns, indexes and
+//! The differ is generic (as Atlas's is): it compares tables, columns, indexes and
 //! constraints through [`normalize`], which asks the dialect how it spells types
 //! ([`Dialect::type_sql`], [`Dialect::types_equivalent`]) and what it stores
 //! ([`Dialect::capabilities`]), so equivalent spellings never produce a change. It

@@ -4,7 +4,7 @@
 //! the version and history tables). Output: the tables of the connection's default
 //! schema (or the one named in the options) with their columns, primary keys, foreign
 //! keys, indexes, unique and check constraints, enums and comments, folded into the IR
-//! in memory (STYLE.md 8: never one query per table). Tables are sorted by name,
+//! in memory (never one query per table). Tables are sorted by name,
 //! columns kept in table order.
 //!
 //! What the IR gets is what the database says, lightly normalised so that a table

@@ -6,7 +6,7 @@
 //! is the only escape hatch and is never interpreted.
 //!
 //! Serde uses `#[serde(tag = "op")]` with the snake_case op names and the keys of
-//! DESIGN.md; every op refuses unknown keys.
+//! revision files; every op refuses unknown keys.
 
 mod column;
 mod constraint;

@@ -3,7 +3,7 @@
 //! Input: a [`crate::signals::Signal`], a schema [`Table`], an [`Op`], or what a
 //! plugin returned (a verdict, located tables, diagnostics, dialect info,
 //! statements). Output: the other side. The IR never sees a WIT type: the host
-//! converts at the call and nowhere else (STYLE.md 9).
+//! converts at the call and nowhere else.
 //!
 //! IR -> WIT never fails and drops nothing (an array of arrays becomes
 //! `array-dimensions = 2`). WIT -> IR checks what a plugin returned and refuses a

@@ -30,7 +30,7 @@ macro_rules! start_signals {
             #[doc = concat!("Sent when `", $command, "` starts.")]
             pub const $konst: &str = concat!("migration_", $command, "_command");
         )*
-        /// Every command of the CLI, in the order of `DESIGN.md`.
+        /// Every command of the CLI.
         pub const COMMANDS: &[&str] = &[$($command),*];
     };
 }

@@ -139,7 +139,7 @@ pub fn render_new(template: &str, new: &NewRevision) -> Result<String, FileError
 }
 
 /// One op as a TOML table under `[[section]]` (`upgrade` or `downgrade`), keys in the
-/// order of DESIGN.md, arrays of tables one entry per line. Ends with a newline.
+/// one fixed order, arrays of tables one entry per line. Ends with a newline.
 pub fn render_op(section: &str, op: &Op) -> String {
     let mut out = format!("[[{section}]]\n");
     // `serde_json` keeps field order (feature `preserve_order`); `toml::Table` would sort.
@@ -161,7 +161,7 @@ pub fn render_op(section: &str, op: &Op) -> String {
             Json::Array(items) if items.iter().any(Json::is_object) => {
                 let mut one_line = String::new();
                 inline_value(value, &mut one_line);
-                // One short table stays on the key's line, as in DESIGN.md.
+                // One short table stays on the key's line.
                 if items.len() == 1 && key.len() + 3 + one_line.len() <= 100 {
                     out.push_str(&one_line);
                 } else {
