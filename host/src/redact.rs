@@ -71,14 +71,6 @@ pub fn redact_json(value: &mut Value) {
     }
 }
 
-/// Whether `text` (e.g. a serialized JSON document) may hold something
-/// [`redact_json`] would mask: a URL, or a key named like a secret. `false` means it
-/// can be printed as it is.
-pub fn might_need_masking(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    !crate::dburl::find_urls(text).is_empty() || SECRET_STEMS.iter().any(|s| lower.contains(s))
-}
-
 /// What every key [`is_secret_key`] accepts contains.
 const SECRET_STEMS: [&str; 7] = [
     "pass",
@@ -98,8 +90,13 @@ const SECRET_STEMS: [&str; 7] = [
 pub fn is_secret_key(key: &str) -> bool {
     // Fast path: most keys (`name`, `columns`, ...) hold none of the words' stems, and
     // `Printer::json` asks for every key of large documents.
-    let lower = key.to_ascii_lowercase();
-    if !SECRET_STEMS.iter().any(|stem| lower.contains(stem)) {
+    let bytes = key.as_bytes();
+    let holds = |stem: &str| {
+        bytes
+            .windows(stem.len())
+            .any(|w| w.eq_ignore_ascii_case(stem.as_bytes()))
+    };
+    if !SECRET_STEMS.iter().any(|stem| holds(stem)) {
         return false;
     }
     let mut words: Vec<String> = Vec::new();

@@ -74,27 +74,23 @@ impl Printer {
 
     /// A JSON document on stdout.
     pub fn json<T: Serialize>(&self, value: &T) {
-        let text = match serde_json::to_string_pretty(value) {
-            Ok(text) => text,
-            Err(e) => {
-                serde_json::to_string(&format!("Unserializable output: {e}")).unwrap_or_default()
-            }
-        };
-        if !crate::redact::might_need_masking(&text) {
-            // No URL and no secret-named key: print it as serialized, without a copy
-            // of the tree.
-            let mut out = io::stdout().lock();
-            let _ = writeln!(out, "{text}");
-            return;
-        }
-        let mut value = match serde_json::to_value(value) {
+        let value = match serde_json::to_value(value) {
             Ok(v) => v,
             Err(e) => serde_json::Value::String(format!("Unserializable output: {e}")),
         };
+        self.json_value(value);
+    }
+
+    /// [`Printer::json`] for a document already built as a value: masked in place
+    /// and written pretty-printed through a buffer, without another copy of the tree.
+    pub fn json_value(&self, mut value: serde_json::Value) {
         crate::config::redact_json(&mut value);
-        let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-        let mut out = io::stdout().lock();
-        let _ = writeln!(out, "{text}");
+        let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        // A closed pipe (`| head`) is not an error worth reporting.
+        let _ = serde_json::to_writer_pretty(&mut out, &value)
+            .map_err(io::Error::from)
+            .and_then(|()| writeln!(out))
+            .and_then(|()| out.flush());
     }
 
     /// Progress or confirmation for people, on stderr; hidden by `-q`.

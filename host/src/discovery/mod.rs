@@ -416,6 +416,7 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
                     &static_values,
                     &mut stats,
                 );
+                tracing::debug!(ms = started.elapsed().as_millis(), "Python models read");
                 diagnostics.extend(units.diagnostics);
                 found.extend(units.found.into_iter().map(|f| (f.table, f.source)));
                 units_to_store = units.store;
@@ -499,6 +500,10 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
         stats,
     };
     let discovery = finish(req, discovery)?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis(),
+        "Discovery result checked"
+    );
     // Only a clean result is stored: an error, even a warning, is shown again next time.
     if req.use_cache && discovery.diagnostics.is_empty() {
         if let Some(units) = &units_to_store {
@@ -512,6 +517,10 @@ pub fn discover(req: &Request) -> Result<Discovery, Error> {
             &discovery.schema.tables,
             &discovery.sources,
             &outside_files,
+        );
+        tracing::debug!(
+            ms = started.elapsed().as_millis(),
+            "Discovery result cached"
         );
     }
     Ok(discovery)

@@ -39,7 +39,7 @@ pub fn run(
                 ctx.printer.diagnostic(diag);
             }
             match ctx.global.format {
-                Some(Format::Json) => ctx.printer.json(&json!({
+                Some(Format::Json) => ctx.printer.json_value(json!({
                     "tables": tables_json(&d),
                     "diagnostics": d.diagnostics,
                 })),
