@@ -652,3 +652,57 @@ fn kill_9_at_random_moments_postgres() {
 fn kill_9_at_random_moments_mariadb() {
     kills_at_random_moments(Backend::Mysql, 0x5eed_0003);
 }
+
+/// SQLite commits each revision: a run killed in its 11th revision keeps the first 10
+/// (they were reported applied); with `MIGRATION_TRANSACTION_PER_MIGRATION = false`
+/// the same kill keeps nothing.
+#[test]
+fn sqlite_killed_run_keeps_the_revisions_it_applied() {
+    for per_migration in [true, false] {
+        let db = project_on(Backend::Sqlite);
+        let n = 11;
+        write_chain(&db, n - 1, "");
+        // Revision 11 is slow, so the kill lands inside it.
+        let slow = sql_op(&slow_sql(Backend::Sqlite, 4));
+        write_marked_revision(&db, n, &slow);
+        let path = db.url.trim_start_matches("sqlite://").to_owned();
+        let env = [(
+            "MIGRATION_TRANSACTION_PER_MIGRATION",
+            if per_migration { "true" } else { "false" },
+        )];
+        let mut cmd = Command::new(binary());
+        cmd.current_dir(db.path())
+            .env_clear()
+            .envs(env)
+            .args(["migrate"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = cmd.spawn().expect("spawn");
+        // Revision 11's mark is written (uncommitted) before its slow statement; wait
+        // until 10 revisions are committed, or, in one transaction, for the journal.
+        let db_ref = &db;
+        wait_until(Duration::from_secs(60), "revision 10", || {
+            if per_migration {
+                db_ref.versions() == [rev_id(n - 1)]
+            } else {
+                Path::new(&format!("{path}-journal")).exists()
+            }
+        });
+        std::thread::sleep(Duration::from_millis(800));
+        kill9(child);
+        let kept = db.versions();
+        if per_migration {
+            assert_eq!(kept, [rev_id(n - 1)], "each revision committed");
+            assert_consistent(&db, n, "per-revision commits after a kill");
+        } else {
+            assert!(kept.is_empty(), "one transaction: nothing kept, {kept:?}");
+            assert_consistent(&db, n, "one transaction after a kill");
+        }
+        db.run(&["migrate"]).success();
+        assert_consistent(&db, n, "after the rerun");
+        eprintln!(
+            "sqlite kill in revision 11 of 11 (per migration: {per_migration}): {} kept",
+            kept.len()
+        );
+    }
+}

@@ -7,8 +7,10 @@
 //! Guarantees: one lock per database for the whole run ([`lock`]); the plan is computed
 //! after the lock is taken, so concurrent runs apply each revision exactly once; each
 //! revision, its version-table rows and its history row commit together where the
-//! dialect has transactional DDL (SQLite: a savepoint inside the run's write
-//! transaction; PostgreSQL: a transaction per revision). A failing statement rolls its
+//! dialect has transactional DDL (a transaction per revision, so an interrupted run
+//! keeps what it applied; with `transaction_per_migration = false`, SQLite and
+//! PostgreSQL run the whole plan in one transaction, a savepoint per revision on
+//! SQLite). A failing statement rolls its
 //! revision back and the error names the revision, the statement, the database's
 //! message and the statements already executed (which matter where DDL is not
 //! transactional: MySQL). On MySQL each revision is first rendered whole, on a copy
@@ -77,6 +79,8 @@ pub enum Error {
     ForeignKeys { revision: String, details: String },
     #[error("Another migration holds the lock on {target}; gave up after {seconds} s")]
     LockTimeout { target: String, seconds: u64 },
+    #[error("Cannot take the migration lock file {}: {cause}", .path.display())]
+    LockFile { path: PathBuf, cause: String },
     #[error("The version table name `{0}` is not a plain identifier (letters, digits, `_`)")]
     VersionTableName(String),
     #[error("{0}")]
@@ -224,6 +228,7 @@ impl Error {
                 | Error::Statement { .. }
                 | Error::ForeignKeys { .. }
                 | Error::LockTimeout { .. }
+                | Error::LockFile { .. }
                 | Error::Interrupted(_)
         )
     }
@@ -355,14 +360,15 @@ impl<'a> Runner<'a> {
         target: &str,
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<Summary, Error> {
+        let single = self.single_transaction();
         let lock = lock::acquire(
             &mut self.conn,
             &self.opts.version_table,
             self.opts.lock_timeout,
             &self.opts.target,
+            single,
         )
         .await?;
-        let single = self.single_transaction();
         let mut result = Ok(Summary::default());
         if single && self.conn.backend() == Backend::Postgres {
             result = self
@@ -736,7 +742,8 @@ impl<'a> Runner<'a> {
 
     async fn begin_step(&mut self) -> Result<(), Error> {
         let sql = match self.conn.backend() {
-            Backend::Sqlite => "SAVEPOINT sqlalembic_step",
+            Backend::Sqlite if self.single_transaction() => "SAVEPOINT sqlalembic_step",
+            Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres if self.single_transaction() => return Ok(()),
             Backend::Postgres | Backend::Mysql => "BEGIN",
         };
@@ -774,10 +781,13 @@ impl<'a> Runner<'a> {
                     .execute(&format!("BEGIN; {batch}; COMMIT"))
                     .await?;
             }
-            Backend::Sqlite => {
+            Backend::Sqlite if self.single_transaction() => {
                 self.conn
                     .execute(&format!("{batch}; RELEASE sqlalembic_step"))
                     .await?;
+            }
+            Backend::Sqlite => {
+                self.conn.execute(&format!("{batch}; COMMIT")).await?;
             }
             Backend::Postgres if self.single_transaction() => {
                 self.conn.execute(&batch).await?;
@@ -830,6 +840,7 @@ impl<'a> Runner<'a> {
             &self.opts.version_table,
             self.opts.lock_timeout,
             &self.opts.target,
+            false,
         )
         .await?;
         let result = self.repair_locked(expected, action, on_event).await;
@@ -877,8 +888,7 @@ impl<'a> Runner<'a> {
             RepairAction::MarkApplied => {
                 let batch = self.finish_batch(&step, 0);
                 let sql = match self.conn.backend() {
-                    // Inside the run's write transaction (the lock).
-                    Backend::Sqlite => batch,
+                    Backend::Sqlite => format!("BEGIN IMMEDIATE; {batch}; COMMIT"),
                     Backend::Postgres | Backend::Mysql => format!("BEGIN; {batch}; COMMIT"),
                 };
                 self.conn.execute(&sql).await?;
@@ -909,9 +919,12 @@ impl<'a> Runner<'a> {
 
     async fn abort_step(&mut self) {
         match self.conn.backend() {
-            Backend::Sqlite => {
+            Backend::Sqlite if self.single_transaction() => {
                 let _ = self.conn.execute("ROLLBACK TO sqlalembic_step").await;
                 let _ = self.conn.execute("RELEASE sqlalembic_step").await;
+            }
+            Backend::Sqlite => {
+                let _ = self.conn.execute("ROLLBACK").await;
             }
             // Single-transaction mode: `run` rolls the whole run back.
             Backend::Postgres if self.single_transaction() => {}
@@ -928,6 +941,7 @@ impl<'a> Runner<'a> {
             &self.opts.version_table,
             self.opts.lock_timeout,
             &self.opts.target,
+            false,
         )
         .await?;
         let result = self.stamp_locked(targets, purge).await;
@@ -949,15 +963,14 @@ impl<'a> Runner<'a> {
         } else {
             heads_before.clone()
         };
-        let transactional = self.conn.backend() != Backend::Sqlite;
-        if transactional {
-            self.conn.execute("BEGIN").await?;
-        }
+        let begin = match self.conn.backend() {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres | Backend::Mysql => "BEGIN",
+        };
+        self.conn.execute(begin).await?;
         let result = self.write_stamp(&steps, purge, &mut heads).await;
-        if transactional {
-            let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-            self.conn.execute(end).await?;
-        }
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        self.conn.execute(end).await?;
         result?;
         heads.sort();
         Ok(Summary {
