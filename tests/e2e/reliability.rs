@@ -706,3 +706,128 @@ fn sqlite_killed_run_keeps_the_revisions_it_applied() {
         );
     }
 }
+
+/// A free TCP port on the loopback interface.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A server of its own (started by `scripts/test-db` in a temporary folder), so
+/// stopping it cannot disturb the shared servers other tests use.
+struct OwnServer {
+    which: &'static str,
+    dir: tempfile::TempDir,
+    pg_port: u16,
+    my_port: u16,
+}
+
+impl OwnServer {
+    fn script(&self, action: &str) -> String {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/test-db");
+        let out = Command::new("bash")
+            .arg(script)
+            .args([action, self.which])
+            .env("DB_DIR", self.dir.path())
+            .env("PG_PORT", self.pg_port.to_string())
+            .env("MYSQL_PORT", self.my_port.to_string())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run scripts/test-db");
+        assert!(
+            out.status.success(),
+            "test-db {action} {}: {}",
+            self.which,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn start(which: &'static str) -> (Self, String) {
+        let dir = tempfile::Builder::new()
+            .prefix("own-db-")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
+        // The servers run as an unprivileged user when started by root.
+        let _ = Command::new("chmod").arg("755").arg(dir.path()).status();
+        let server = OwnServer {
+            which,
+            dir,
+            pg_port: free_port(),
+            my_port: free_port(),
+        };
+        let out = server.script("start");
+        let url = out
+            .lines()
+            .find_map(|l| l.split_once('=').map(|(_, v)| v.trim().to_owned()))
+            .expect("a URL line");
+        (server, url)
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/test-db"))
+            .args(["stop", self.which])
+            .env("DB_DIR", self.dir.path())
+            .env("PG_PORT", self.pg_port.to_string())
+            .env("MYSQL_PORT", self.my_port.to_string())
+            .stdin(Stdio::null())
+            .output();
+    }
+}
+
+/// The server stops in the middle of a 30-revision run: the error says the
+/// connection to that server was lost and in which revision, with a hint to check the
+/// server and rerun; after a restart the rerun ends at head, each revision once.
+fn server_stopped_mid_run(backend: Backend, which: &'static str) {
+    let (server, url) = OwnServer::start(which);
+    let db = project_at(backend, url, None);
+    let n = 30;
+    write_chain(
+        &db,
+        n,
+        &sql_op(&slow_sql(backend, 1).replace("(1)", "(0.2)")),
+    );
+    let child = db.spawn(&["migrate"]);
+    wait_until(Duration::from_secs(60), "revision 5", || {
+        db.try_query("SELECT version_num FROM alembic_version")
+            .ok()
+            .and_then(|rows| rows.first().cloned())
+            .and_then(|r| r.into_iter().next().flatten())
+            .is_some_and(|v| v.parse::<usize>().unwrap_or(0) >= 5)
+    });
+    server.script("stop");
+    let run = finish(child);
+    run.code(3);
+    for needle in [
+        "Lost the connection to",
+        "(the server went away) during the upgrade of revision",
+        "Check that the database server is running",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle}: {run:#?}");
+    }
+    assert!(!run.stderr.contains("Fix the revision file"), "{run:#?}");
+    server.script("start");
+    let repaired = resolve_started(&db);
+    db.run(&["migrate"]).success();
+    assert_eq!(db.versions(), [rev_id(n)]);
+    assert_consistent(&db, n, "after the restart");
+    eprintln!(
+        "{backend:?}: server stopped mid-run: clear error, {} repair, rerun at head; 0 failures",
+        usize::from(repaired)
+    );
+}
+
+#[test]
+fn postgres_server_stopped_mid_run() {
+    server_stopped_mid_run(Backend::Postgres, "pg");
+}
+
+#[test]
+fn mariadb_server_stopped_mid_run() {
+    server_stopped_mid_run(Backend::Mysql, "mysql");
+}

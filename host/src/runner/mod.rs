@@ -79,6 +79,17 @@ pub enum Error {
     ForeignKeys { revision: String, details: String },
     #[error("Another migration holds the lock on {target}; gave up after {seconds} s")]
     LockTimeout { target: String, seconds: u64 },
+    #[error(
+        "Lost the connection to {target} (the server went away){}: {cause}\n  statement: {statement}",
+        .during.as_deref().map(|d| format!(" during {d}")).unwrap_or_default()
+    )]
+    ConnectionLost {
+        target: String,
+        /// `the upgrade of revision X`, when it happened inside one.
+        during: Option<String>,
+        statement: String,
+        cause: String,
+    },
     #[error("Cannot take the migration lock file {}: {cause}", .path.display())]
     LockFile { path: PathBuf, cause: String },
     #[error("The version table name `{0}` is not a plain identifier (letters, digits, `_`)")]
@@ -229,6 +240,7 @@ impl Error {
                 | Error::ForeignKeys { .. }
                 | Error::LockTimeout { .. }
                 | Error::LockFile { .. }
+                | Error::ConnectionLost { .. }
                 | Error::Interrupted(_)
         )
     }
@@ -391,7 +403,15 @@ impl<'a> Runner<'a> {
         }
         let commit = !(single && result.is_err());
         let released = lock::release(&mut self.conn, lock, commit).await;
-        let summary = result?;
+        let summary = result.map_err(|e| match e {
+            Error::Db(DbError::ConnectionLost { statement, cause }) => Error::ConnectionLost {
+                target: self.opts.target.clone(),
+                during: None,
+                statement,
+                cause,
+            },
+            other => other,
+        })?;
         released?;
         Ok(summary)
     }
@@ -646,6 +666,15 @@ impl<'a> Runner<'a> {
                 executed.truncate(committed);
             }
             return Err(match e {
+                Error::Db(DbError::ConnectionLost { statement, cause }) => Error::ConnectionLost {
+                    target: self.opts.target.clone(),
+                    during: Some(format!(
+                        "the {} of revision {}",
+                        step.direction, step.revision
+                    )),
+                    statement,
+                    cause,
+                },
                 Error::Db(DbError::Statement { statement, message }) => Error::Statement {
                     revision: step.revision.clone(),
                     direction: step.direction,
