@@ -831,3 +831,91 @@ fn postgres_server_stopped_mid_run() {
 fn mariadb_server_stopped_mid_run() {
     server_stopped_mid_run(Backend::Mysql, "mysql");
 }
+
+/// The version the database is at, as a number (0 at base).
+fn at(db: &Db) -> usize {
+    db.try_query("SELECT version_num FROM alembic_version")
+        .ok()
+        .and_then(|rows| rows.first().cloned())
+        .and_then(|r| r.into_iter().next().flatten())
+        .map_or(0, |v| v.parse().unwrap_or(0))
+}
+
+fn send(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// Ctrl-C stops after the current revision and says where the database is and how to
+/// continue; a second Ctrl-C ends the process at once and the state stays consistent.
+fn interrupt_stops_after_the_current_revision(backend: Backend) {
+    let db = project_on(backend);
+    let n = 30;
+    let slow = match backend {
+        Backend::Sqlite => slow_sql(backend, 1),
+        _ => slow_sql(backend, 1).replace("(1)", "(0.2)"),
+    };
+    write_chain(&db, n, &sql_op(&slow));
+    let mut cases = 0;
+    for signal in ["-INT", "-TERM"] {
+        let before = at(&db);
+        let child = db.spawn(&["migrate"]);
+        wait_until(Duration::from_secs(60), "two revisions", || {
+            at(&db) >= before + 2
+        });
+        send(&child, signal);
+        let run = finish(child);
+        run.code(3);
+        let stopped_at = at(&db);
+        let name = if signal == "-INT" {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
+        for needle in [
+            format!("Stopped by {name} after revision {}", rev_id(stopped_at)),
+            format!("The database is at {}", rev_id(stopped_at)),
+            "Run `sqlalembic migrate` again to continue".to_owned(),
+        ] {
+            assert!(run.stderr.contains(&needle), "{needle}: {run:#?}");
+        }
+        assert!(stopped_at < n, "stopped before the end");
+        assert_consistent(&db, n, "after an interrupt");
+        cases += 1;
+    }
+    // Twice: the process ends at once.
+    let before = at(&db);
+    let child = db.spawn(&["migrate"]);
+    wait_until(Duration::from_secs(60), "a revision", || at(&db) > before);
+    send(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(50));
+    send(&child, "-INT");
+    let run = finish(child);
+    assert_ne!(run.code, 0, "{run:#?}");
+    resolve_started(&db);
+    assert_consistent(&db, n, "after two interrupts");
+    db.run(&["migrate"]).success();
+    assert_eq!(db.versions(), [rev_id(n)]);
+    assert_consistent(&db, n, "after the rerun");
+    eprintln!(
+        "{backend:?}: {cases} single interrupts stopped cleanly, 1 double interrupt consistent; 0 failures"
+    );
+}
+
+#[test]
+fn interrupt_sqlite() {
+    interrupt_stops_after_the_current_revision(Backend::Sqlite);
+}
+
+#[test]
+fn interrupt_postgres() {
+    interrupt_stops_after_the_current_revision(Backend::Postgres);
+}
+
+#[test]
+fn interrupt_mariadb() {
+    interrupt_stops_after_the_current_revision(Backend::Mysql);
+}

@@ -18,6 +18,7 @@
 //! stops it before any of its statements commit. Ops render from a view of the schema
 //! read from the catalog only when one needs it (never for `sql` ops), then replayed.
 
+pub mod interrupt;
 pub mod lock;
 pub mod tables;
 
@@ -89,6 +90,21 @@ pub enum Error {
         during: Option<String>,
         statement: String,
         cause: String,
+    },
+    #[error(
+        "Stopped by {signal} {}; {} of {planned} planned revision{} not run. The database is at {}",
+        .last.as_deref().map(|l| format!("after revision {l}")).unwrap_or_else(|| "before any revision ran".to_owned()),
+        .planned - .done,
+        if *.planned - *.done == 1 { " was" } else { "s were" },
+        if .heads.is_empty() { "base".to_owned() } else { .heads.join(", ") }
+    )]
+    Stopped {
+        signal: &'static str,
+        last: Option<String>,
+        done: usize,
+        planned: usize,
+        heads: Vec<String>,
+        goal: Goal,
     },
     #[error("Cannot take the migration lock file {}: {cause}", .path.display())]
     LockFile { path: PathBuf, cause: String },
@@ -241,6 +257,7 @@ impl Error {
                 | Error::LockTimeout { .. }
                 | Error::LockFile { .. }
                 | Error::ConnectionLost { .. }
+                | Error::Stopped { .. }
                 | Error::Interrupted(_)
         )
     }
@@ -475,7 +492,18 @@ impl<'a> Runner<'a> {
         // Read when the first op that renders from it comes.
         let mut schema = Schema::default();
         self.schema_stale = true;
+        let planned = steps.len();
         for (step, loaded) in steps.iter().zip(bodies) {
+            if let Some(signal) = interrupt::requested() {
+                return Err(Error::Stopped {
+                    signal,
+                    last: summary.applied.last().cloned(),
+                    done: summary.applied.len(),
+                    planned,
+                    heads: summary.heads_after.clone(),
+                    goal,
+                });
+            }
             self.apply_step(
                 step,
                 loaded,

@@ -107,6 +107,7 @@ fn apply(
         ));
     }
     let began = Instant::now();
+    runner::interrupt::install();
     let result = block_on(async {
         let conn = project.connect().await?;
         let mut runner = Runner::with_dialect(
