@@ -579,6 +579,22 @@ fn concurrent_runs_apply_each_revision_once_mariadb() {
     eight_processes_at_once(Backend::Mysql);
 }
 
+/// Waits until no other session uses the test database (server backends).
+fn wait_server_idle(db: &Db) {
+    let sql = match db.backend {
+        Backend::Sqlite => return,
+        Backend::Postgres => {
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        }
+        Backend::Mysql => {
+            "SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+        }
+    };
+    wait_until(Duration::from_secs(30), "the killed session to end", || {
+        db.try_query(sql).is_ok_and(|rows| rows.is_empty())
+    });
+}
+
 /// Resolves a started row the way a user would: the revision's last op creates (or,
 /// downgrading, drops) `t_i`; whether that table is there says whether it ran.
 fn resolve_started(db: &Db) -> bool {
@@ -589,6 +605,9 @@ fn resolve_started(db: &Db) -> bool {
     else {
         return false;
     };
+    // A killed client's last statement may still be running on the server: look once
+    // its session is gone (as `repair` itself waits for the lock that session held).
+    wait_server_idle(db);
     let i: usize = rev.parse().expect("numeric id");
     let present = db.has_table(&format!("t_{i}"));
     let done = if direction == "upgrade" {

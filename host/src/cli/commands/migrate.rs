@@ -538,7 +538,9 @@ pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<Outcome, Failure> 
                 printer.json(&json!({ "interrupted": found }));
             } else {
                 printer.line(found.to_string());
-                printer.line("Nothing was changed. Check the database, then:");
+                printer.line(
+                    "Nothing was changed. Check the database (a statement of the interrupted run may still be finishing on the server; `repair` waits for that session's lock), then:",
+                );
                 printer.line(format!(
                     "  sqlalembic repair --mark-applied   every op of it is in the database: record the {} as finished",
                     found.direction
