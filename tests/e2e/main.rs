@@ -10,6 +10,7 @@ mod discovery;
 mod harness;
 mod logging;
 mod plugins;
+mod reliability;
 mod revisions;
 mod safety;
 mod secrets;

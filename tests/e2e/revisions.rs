@@ -478,8 +478,18 @@ fn lock_timeout_names_the_holder(p: Db) {
             p.db.name()
         ),
     };
-    rt.block_on(holder.execute(&take)).expect("take lock");
+    // SQLite: the run's lock is a lock on the file next to the database.
+    let mut lock_file = None;
+    if backend == Backend::Sqlite {
+        let db = p.db.url.trim_start_matches("sqlite://").to_owned();
+        let file = std::fs::File::create(format!("{db}.lock")).expect("lock file");
+        file.lock().expect("lock");
+        lock_file = Some(file);
+    } else {
+        rt.block_on(holder.execute(&take)).expect("take lock");
+    }
     let run = p.run_env(&["migrate"], &[("MIGRATION_LOCK_TIMEOUT", "1")]);
+    drop(lock_file);
     run.code(3);
     assert!(run.stderr.contains("holds the lock"), "{run:#?}");
     rt.block_on(holder.close());

@@ -100,6 +100,11 @@ pub enum Command {
         after_help = "Examples:\n  sqlalembic rollback\n  sqlalembic rollback -3\n  sqlalembic rollback base\n  sqlalembic rollback ae1027a6 --sql"
     )]
     Rollback(RollbackArgs),
+    /// Resolve a revision left unfinished by a crash (shown by `status`)
+    #[command(
+        after_help = "Without an option it shows the unfinished step and changes nothing.\n\nExamples:\n  sqlalembic repair\n  sqlalembic repair --mark-applied\n  sqlalembic repair --rerun"
+    )]
+    Repair(RepairArgs),
     /// Set the version table to revisions without running migrations
     #[command(
         after_help = "Examples:\n  sqlalembic stamp head\n  sqlalembic stamp ae1027a6acf 27c6a30d7c24\n  sqlalembic stamp base --purge"
@@ -317,6 +322,18 @@ pub struct RollbackArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Record the unfinished step as done without running anything (every op of it
+    /// is in the database: you checked, or finished it by hand)
+    #[arg(long, conflicts_with = "rerun")]
+    pub mark_applied: bool,
+    /// Run the ops of the step not recorded as finished, then record it as done
+    /// (undo first what the op that may have partly run did)
+    #[arg(long)]
+    pub rerun: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DestructiveArgs {
     /// Required: this destroys data
     #[arg(long)]
@@ -352,6 +369,7 @@ impl Command {
             Command::Makemigrations(_) => "makemigrations",
             Command::Migrate(_) => "migrate",
             Command::Rollback(_) => "rollback",
+            Command::Repair(_) => "repair",
             Command::Stamp { .. } => "stamp",
             Command::Merge { .. } => "merge",
             Command::Squash { .. } => "squash",

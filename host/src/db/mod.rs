@@ -55,6 +55,8 @@ pub enum DbError {
     Url { url: String, cause: String },
     #[error("{message}\n  statement: {statement}")]
     Statement { statement: String, message: String },
+    #[error("The connection was lost (the server went away): {cause}\n  statement: {statement}")]
+    ConnectionLost { statement: String, cause: String },
     #[error("The database engine `{0}` has no built-in driver")]
     NoDriver(String),
     #[error(
@@ -301,9 +303,33 @@ fn leading_numbers(version: &str) -> Vec<u32> {
 }
 
 fn statement_error(sql: &str, e: &sqlx::Error) -> DbError {
+    if connection_lost(e) {
+        return DbError::ConnectionLost {
+            statement: sql.trim().to_owned(),
+            cause: cause_text(e),
+        };
+    }
     DbError::Statement {
         statement: sql.trim().to_owned(),
         message: cause_text(e),
+    }
+}
+
+/// Whether `e` says the connection is gone (the server stopped, crashed, or closed
+/// it), not that the statement was refused.
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: admin/crash shutdown, cannot connect now, connection errors.
+            code.starts_with("57P0")
+                || code.starts_with("08")
+                // MySQL/MariaDB: shutdown in progress, connection killed, gone away,
+                // lost during query, disconnected.
+                || matches!(&*code, "1053" | "1927" | "2006" | "2013" | "4031")
+        }
+        _ => false,
     }
 }
 

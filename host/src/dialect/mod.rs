@@ -257,11 +257,25 @@ pub trait Dialect: Send + Sync {
         )
     }
 
-    /// Every history row, oldest first, with the columns of [`HISTORY_COLUMNS`].
+    /// `expr` converted to text, for reading values the drivers return as types
+    /// other than strings (timestamps).
+    fn text_expr(&self, expr: &str) -> String {
+        format!("CAST({expr} AS TEXT)")
+    }
+
+    /// Every history row, oldest first, with the columns of [`HISTORY_COLUMNS`]
+    /// (`applied_at` as text, so every backend reads it the same way).
     fn select_history(&self, table: &str) -> String {
         let columns: Vec<String> = HISTORY_COLUMNS
             .iter()
-            .map(|c| self.quote_ident(c))
+            .map(|c| {
+                let quoted = self.quote_ident(c);
+                if *c == "applied_at" {
+                    self.text_expr(&quoted)
+                } else {
+                    quoted
+                }
+            })
             .collect();
         format!(
             "SELECT {} FROM {} ORDER BY {}",
@@ -328,6 +342,11 @@ pub fn history_table(name: &str) -> Table {
             ),
             col("duration_ms", ColumnType::BigInteger, false),
             col("tool_version", ColumnType::String(Some(32)), false),
+            // `started` while the step runs (committed before its DDL where the
+            // database commits DDL at once); NULL once it finished.
+            col("state", ColumnType::String(Some(16)), true),
+            // How many ops of a started step are known to have finished.
+            col("ops_done", ColumnType::Integer, true),
         ],
         ..Table::new(name)
     }

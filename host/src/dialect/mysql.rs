@@ -92,6 +92,10 @@ impl Dialect for MysqlDialect {
         })
     }
 
+    fn text_expr(&self, expr: &str) -> String {
+        format!("CAST({expr} AS CHAR)")
+    }
+
     fn literal(&self, text: &str) -> String {
         ddl::string_literal(text, true)
     }

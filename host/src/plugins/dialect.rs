@@ -464,6 +464,10 @@ impl Dialect for WasmDialect {
         }
     }
 
+    fn text_expr(&self, expr: &str) -> String {
+        self.builtin().text_expr(expr)
+    }
+
     fn lock_sql(&self, key: &str) -> Option<String> {
         self.builtin().lock_sql(key)
     }

@@ -1,6 +1,8 @@
 //! One lock per database for the whole run, so concurrent `migrate` processes apply
-//! each revision exactly once: SQLite an immediate write transaction, PostgreSQL a
-//! session advisory lock, MySQL/MariaDB `GET_LOCK`.
+//! each revision exactly once: SQLite a lock on a file next to the database (each
+//! revision then commits on its own; in single-transaction mode the run is also one
+//! immediate write transaction), PostgreSQL a session advisory lock, MySQL/MariaDB
+//! `GET_LOCK`. The operating system drops every one of them when the process dies.
 
 use std::time::{Duration, Instant};
 
@@ -17,8 +19,12 @@ fn literal(value: &str) -> String {
 /// How a lock was taken, to release it the same way.
 #[derive(Debug)]
 pub enum Lock {
-    /// `BEGIN IMMEDIATE`: released by `COMMIT` (or `ROLLBACK`).
-    SqliteTransaction,
+    /// A lock on `<database>.lock` (none for an in-memory database), and, in
+    /// single-transaction mode, `BEGIN IMMEDIATE` released by `COMMIT`/`ROLLBACK`.
+    Sqlite {
+        file: Option<std::fs::File>,
+        transaction: bool,
+    },
     /// `pg_advisory_lock(key)`.
     Advisory(i64),
     /// `GET_LOCK(name)`.
@@ -40,6 +46,7 @@ pub async fn acquire(
     version_table: &str,
     timeout: Duration,
     target: &str,
+    single_transaction: bool,
 ) -> Result<Lock, Error> {
     let timed_out = || Error::LockTimeout {
         target: target.to_owned(),
@@ -50,14 +57,59 @@ pub async fn acquire(
             // busy_timeout makes BEGIN IMMEDIATE wait for another writer that long.
             conn.execute(&format!("PRAGMA busy_timeout = {}", timeout.as_millis()))
                 .await?;
-            conn.execute("BEGIN IMMEDIATE").await.map_err(|e| {
-                if e.to_string().contains("locked") {
-                    timed_out()
-                } else {
-                    Error::Db(e)
+            let path = conn
+                .query_column("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .await?
+                .into_iter()
+                .next()
+                .filter(|p| !p.is_empty());
+            let file = match path {
+                None => None,
+                Some(db) => {
+                    let path = std::path::PathBuf::from(format!("{db}.lock"));
+                    let file = std::fs::OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .open(&path)
+                        .map_err(|e| Error::LockFile {
+                            path: path.clone(),
+                            cause: e.to_string(),
+                        })?;
+                    let start = Instant::now();
+                    loop {
+                        match file.try_lock() {
+                            Ok(()) => break,
+                            Err(std::fs::TryLockError::WouldBlock) => {}
+                            Err(std::fs::TryLockError::Error(e)) => {
+                                return Err(Error::LockFile {
+                                    path,
+                                    cause: e.to_string(),
+                                });
+                            }
+                        }
+                        if start.elapsed() >= timeout {
+                            return Err(timed_out());
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Some(file)
                 }
-            })?;
-            Ok(Lock::SqliteTransaction)
+            };
+            if single_transaction {
+                conn.execute("BEGIN IMMEDIATE").await.map_err(|e| {
+                    if e.to_string().contains("locked") {
+                        timed_out()
+                    } else {
+                        Error::Db(e)
+                    }
+                })?;
+            }
+            Ok(Lock::Sqlite {
+                file,
+                transaction: single_transaction,
+            })
         }
         Backend::Postgres => {
             let key = advisory_key(version_table);
@@ -107,9 +159,16 @@ pub async fn acquire(
 /// `commit` is false (a failed run in single-transaction mode).
 pub async fn release(conn: &mut Connection, lock: Lock, commit: bool) -> Result<(), Error> {
     match lock {
-        Lock::SqliteTransaction => {
-            conn.execute(if commit { "COMMIT" } else { "ROLLBACK" })
-                .await?;
+        Lock::Sqlite { file, transaction } => {
+            let ended = if transaction {
+                conn.execute(if commit { "COMMIT" } else { "ROLLBACK" })
+                    .await
+                    .map(|_| ())
+            } else {
+                Ok(())
+            };
+            drop(file);
+            ended?;
         }
         Lock::Advisory(key) => {
             conn.execute(&format!("SELECT pg_advisory_unlock({key})"))

@@ -7,8 +7,10 @@
 //! Guarantees: one lock per database for the whole run ([`lock`]); the plan is computed
 //! after the lock is taken, so concurrent runs apply each revision exactly once; each
 //! revision, its version-table rows and its history row commit together where the
-//! dialect has transactional DDL (SQLite: a savepoint inside the run's write
-//! transaction; PostgreSQL: a transaction per revision). A failing statement rolls its
+//! dialect has transactional DDL (a transaction per revision, so an interrupted run
+//! keeps what it applied; with `transaction_per_migration = false`, SQLite and
+//! PostgreSQL run the whole plan in one transaction, a savepoint per revision on
+//! SQLite). A failing statement rolls its
 //! revision back and the error names the revision, the statement, the database's
 //! message and the statements already executed (which matter where DDL is not
 //! transactional: MySQL). On MySQL each revision is first rendered whole, on a copy
@@ -16,6 +18,7 @@
 //! stops it before any of its statements commit. Ops render from a view of the schema
 //! read from the catalog only when one needs it (never for `sql` ops), then replayed.
 
+pub mod interrupt;
 pub mod lock;
 pub mod tables;
 
@@ -77,8 +80,143 @@ pub enum Error {
     ForeignKeys { revision: String, details: String },
     #[error("Another migration holds the lock on {target}; gave up after {seconds} s")]
     LockTimeout { target: String, seconds: u64 },
+    #[error(
+        "Lost the connection to {target} (the server went away){}: {cause}\n  statement: {statement}",
+        .during.as_deref().map(|d| format!(" during {d}")).unwrap_or_default()
+    )]
+    ConnectionLost {
+        target: String,
+        /// `the upgrade of revision X`, when it happened inside one.
+        during: Option<String>,
+        statement: String,
+        cause: String,
+    },
+    #[error(
+        "Stopped by {signal} {}; {} of {planned} planned revision{} not run. The database is at {}",
+        .last.as_deref().map(|l| format!("after revision {l}")).unwrap_or_else(|| "before any revision ran".to_owned()),
+        .planned - .done,
+        if *.planned - *.done == 1 { " was" } else { "s were" },
+        if .heads.is_empty() { "base".to_owned() } else { .heads.join(", ") }
+    )]
+    Stopped {
+        signal: &'static str,
+        last: Option<String>,
+        done: usize,
+        planned: usize,
+        heads: Vec<String>,
+        goal: Goal,
+    },
+    #[error("Cannot take the migration lock file {}: {cause}", .path.display())]
+    LockFile { path: PathBuf, cause: String },
     #[error("The version table name `{0}` is not a plain identifier (letters, digits, `_`)")]
     VersionTableName(String),
+    #[error("{0}")]
+    Interrupted(Box<Interrupted>),
+    #[error(
+        "The interrupted step changed while `repair` waited for the lock (another run resolved it); nothing was done"
+    )]
+    RepairChanged,
+    #[error("Nothing to repair: no step of {target} was left unfinished")]
+    NothingToRepair { target: String },
+}
+
+/// A step recorded as started in the history table and never finished: the process was
+/// killed or the server stopped while it ran. Where the database commits DDL at once
+/// (MySQL, MariaDB) part of it may be in the database.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Interrupted {
+    pub revision: String,
+    /// `upgrade` or `downgrade`.
+    pub direction: String,
+    pub started_at: String,
+    /// Ops known to have finished (the first `ops_done` of `ops`).
+    pub ops_done: usize,
+    /// The step's ops, described; empty when its file cannot be read.
+    pub ops: Vec<String>,
+    /// Why `ops` is empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_problem: Option<String>,
+}
+
+impl Interrupted {
+    /// One line per op: whether it finished, may have partly run, or did not run.
+    pub fn op_lines(&self) -> Vec<String> {
+        self.ops
+            .iter()
+            .enumerate()
+            .map(|(i, op)| {
+                let state = match i.cmp(&self.ops_done) {
+                    std::cmp::Ordering::Less => "finished",
+                    std::cmp::Ordering::Equal => "may have run, wholly or in part",
+                    std::cmp::Ordering::Greater => "did not run",
+                };
+                format!("op {} of {}: {op} ({state})", i + 1, self.ops.len())
+            })
+            .collect()
+    }
+
+    /// What is known in one sentence.
+    pub fn progress(&self) -> String {
+        if let Some(problem) = &self.file_problem {
+            return format!(
+                "{} of its ops were recorded as finished; its file cannot be read: {problem}",
+                self.ops_done
+            );
+        }
+        let n = self.ops.len();
+        if self.ops_done >= n {
+            return format!(
+                "all {n} of its ops finished; only its version-table change is missing"
+            );
+        }
+        let span = |a: usize, b: usize| {
+            if a == b {
+                format!("op {a}")
+            } else {
+                format!("ops {a}-{b}")
+            }
+        };
+        let mut s = String::new();
+        if self.ops_done > 0 {
+            s.push_str(&format!("{} finished; ", span(1, self.ops_done)));
+        }
+        s.push_str(&format!(
+            "op {} (`{}`) may have run, wholly or in part",
+            self.ops_done + 1,
+            self.ops[self.ops_done]
+        ));
+        if self.ops_done + 1 < n {
+            s.push_str(&format!("; {} did not run", span(self.ops_done + 2, n)));
+        }
+        s
+    }
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "The {} of revision {} started on {} and did not finish (the process was killed, or the server stopped or lost the connection): {}",
+            self.direction,
+            self.revision,
+            self.started_at,
+            self.progress()
+        )?;
+        for line in self.op_lines() {
+            write!(f, "\n  {line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How `repair` resolves an interrupted step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairAction {
+    /// Record the step as finished (version table and history) without running ops:
+    /// every op is in the database (checked by the user, or finished by hand).
+    MarkApplied,
+    /// Run the ops not recorded as finished, then record the step as finished.
+    Rerun,
 }
 
 /// What became of the failed revision: rolled back, or (statements the database
@@ -117,6 +255,10 @@ impl Error {
                 | Error::Statement { .. }
                 | Error::ForeignKeys { .. }
                 | Error::LockTimeout { .. }
+                | Error::LockFile { .. }
+                | Error::ConnectionLost { .. }
+                | Error::Stopped { .. }
+                | Error::Interrupted(_)
         )
     }
 }
@@ -247,14 +389,15 @@ impl<'a> Runner<'a> {
         target: &str,
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<Summary, Error> {
+        let single = self.single_transaction();
         let lock = lock::acquire(
             &mut self.conn,
             &self.opts.version_table,
             self.opts.lock_timeout,
             &self.opts.target,
+            single,
         )
         .await?;
-        let single = self.single_transaction();
         let mut result = Ok(Summary::default());
         if single && self.conn.backend() == Backend::Postgres {
             result = self
@@ -277,7 +420,15 @@ impl<'a> Runner<'a> {
         }
         let commit = !(single && result.is_err());
         let released = lock::release(&mut self.conn, lock, commit).await;
-        let summary = result?;
+        let summary = result.map_err(|e| match e {
+            Error::Db(DbError::ConnectionLost { statement, cause }) => Error::ConnectionLost {
+                target: self.opts.target.clone(),
+                during: None,
+                statement,
+                cause,
+            },
+            other => other,
+        })?;
         released?;
         Ok(summary)
     }
@@ -310,6 +461,9 @@ impl<'a> Runner<'a> {
         target: &str,
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<Summary, Error> {
+        if let Some(found) = self.find_interrupted().await? {
+            return Err(Error::Interrupted(Box::new(found)));
+        }
         let heads_before = read_heads(&mut self.conn, &self.opts.version_table).await?;
         let graph = &self.scripts.graph;
         let steps = match goal {
@@ -338,10 +492,22 @@ impl<'a> Runner<'a> {
         // Read when the first op that renders from it comes.
         let mut schema = Schema::default();
         self.schema_stale = true;
+        let planned = steps.len();
         for (step, loaded) in steps.iter().zip(bodies) {
+            if let Some(signal) = interrupt::requested() {
+                return Err(Error::Stopped {
+                    signal,
+                    last: summary.applied.last().cloned(),
+                    done: summary.applied.len(),
+                    planned,
+                    heads: summary.heads_after.clone(),
+                    goal,
+                });
+            }
             self.apply_step(
                 step,
                 loaded,
+                None,
                 &mut schema,
                 &mut summary.heads_after,
                 on_event,
@@ -441,10 +607,14 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// Runs the ops of `step` (`resume: None`: all of them, recording the step as
+    /// started first; `Some(k)`: those after the first `k`, of a step recorded as
+    /// started already) and records it as finished with its version-table change.
     async fn apply_step(
         &mut self,
         step: &Step,
         loaded: LoadedStep,
+        resume: Option<usize>,
         schema: &mut Schema,
         heads: &mut Vec<String>,
         on_event: &mut dyn FnMut(Event<'_>),
@@ -460,32 +630,61 @@ impl<'a> Runner<'a> {
         });
         let started = Instant::now();
         let backend = self.conn.backend();
-        self.preflight(step, &ops, schema).await?;
+        let skip = resume.unwrap_or(0);
+        let ops = &ops[skip.min(ops.len())..];
+        self.preflight(step, ops, schema).await?;
         self.begin_step().await?;
         self.committed = 0;
         let mut executed: Vec<String> = Vec::new();
-        let outcome = self
-            .run_ops(step, &ops, schema, &mut executed, on_event)
-            .await;
+        // The started row is in the step's transaction: where DDL is transactional it
+        // never outlives a crash; on MySQL the first DDL statement commits it before
+        // it runs, so a crash inside the revision leaves it for `status` and `repair`.
+        let mut outcome = Ok(());
+        if resume.is_none() {
+            let sql = tables::history_start_sql(
+                self.dialect.as_ref(),
+                &step.revision,
+                &step.direction.to_string(),
+                Some(&checksum),
+            );
+            outcome = self.conn.execute(&sql).await.map(|_| ()).map_err(Error::Db);
+        }
+        if outcome.is_ok() {
+            outcome = self
+                .run_ops(step, ops, skip, schema, &mut executed, on_event)
+                .await;
+        }
         let outcome = match outcome {
-            Ok(()) => self.finish_step(step, &checksum, started).await,
+            Ok(()) => self.finish_step(step, started).await,
             Err(e) => Err(e),
         };
         if let Err(e) = outcome {
             self.abort_step().await;
-            if backend == Backend::Mysql && !executed.is_empty() {
-                // DDL committed at once: leave a trace `status` reports until the
-                // revision is applied or stamped.
-                let direction = format!("{}-failed", step.direction);
-                let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                let sql = tables::history_insert_sql(
+            if backend == Backend::Mysql || (self.committed > 0 && !self.single_transaction()) {
+                // Statements committed at once: the started row may be committed too.
+                // It goes; a revision left half-applied gets a `-failed` row `status`
+                // reports until the revision is applied or stamped. When the server is
+                // gone this fails and the started row stays, for `status` and `repair`.
+                let mut batch = vec![tables::history_forget_started_sql(
                     self.dialect.as_ref(),
                     &step.revision,
-                    &direction,
-                    Some(&checksum),
-                    duration_ms,
-                );
-                let _ = self.conn.execute(&sql).await;
+                )];
+                if !executed.is_empty() || resume.is_some() {
+                    let direction = format!("{}-failed", step.direction);
+                    let duration_ms =
+                        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    batch.push(tables::history_insert_sql(
+                        self.dialect.as_ref(),
+                        &step.revision,
+                        &direction,
+                        Some(&checksum),
+                        duration_ms,
+                    ));
+                }
+                let _ = self
+                    .conn
+                    .execute(&format!("BEGIN; {}; COMMIT", batch.join("; ")))
+                    .await;
             }
             // The schema view may hold ops that were rolled back.
             self.schema_stale = true;
@@ -495,6 +694,15 @@ impl<'a> Runner<'a> {
                 executed.truncate(committed);
             }
             return Err(match e {
+                Error::Db(DbError::ConnectionLost { statement, cause }) => Error::ConnectionLost {
+                    target: self.opts.target.clone(),
+                    during: Some(format!(
+                        "the {} of revision {}",
+                        step.direction, step.revision
+                    )),
+                    statement,
+                    cause,
+                },
                 Error::Db(DbError::Statement { statement, message }) => Error::Statement {
                     revision: step.revision.clone(),
                     direction: step.direction,
@@ -522,11 +730,12 @@ impl<'a> Runner<'a> {
         &mut self,
         step: &Step,
         ops: &[Op],
+        skip: usize,
         schema: &mut Schema,
         executed: &mut Vec<String>,
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), Error> {
-        for op in ops {
+        for (i, op) in ops.iter().enumerate() {
             if self.schema_stale && !matches!(op, Op::Sql(_)) {
                 self.refresh_schema(schema).await?;
             }
@@ -573,13 +782,25 @@ impl<'a> Runner<'a> {
             if !replayed {
                 self.schema_stale = true;
             }
+            if self.conn.backend() == Backend::Mysql && i + 1 < ops.len() {
+                // DDL committed at once: record how far the revision got, so after a
+                // crash `status` can say which op may have partly run.
+                self.conn
+                    .execute(&tables::history_progress_sql(
+                        self.dialect.as_ref(),
+                        &step.revision,
+                        skip + i + 1,
+                    ))
+                    .await?;
+            }
         }
         Ok(())
     }
 
     async fn begin_step(&mut self) -> Result<(), Error> {
         let sql = match self.conn.backend() {
-            Backend::Sqlite => "SAVEPOINT sqlalembic_step",
+            Backend::Sqlite if self.single_transaction() => "SAVEPOINT sqlalembic_step",
+            Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres if self.single_transaction() => return Ok(()),
             Backend::Postgres | Backend::Mysql => "BEGIN",
         };
@@ -587,21 +808,7 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    async fn finish_step(
-        &mut self,
-        step: &Step,
-        checksum: &str,
-        started: Instant,
-    ) -> Result<(), Error> {
-        for change in &step.version_changes {
-            self.conn
-                .execute(&tables::version_change_sql(
-                    self.dialect.as_ref(),
-                    &self.opts.version_table,
-                    change,
-                ))
-                .await?;
-        }
+    async fn finish_step(&mut self, step: &Step, started: Instant) -> Result<(), Error> {
         if self.conn.backend() == Backend::Sqlite {
             let problems = self.conn.query_text("PRAGMA foreign_key_check").await?;
             if !problems.is_empty() {
@@ -620,31 +827,161 @@ impl<'a> Runner<'a> {
                 });
             }
         }
-        let direction = step.direction.to_string();
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.conn
-            .execute(&tables::history_insert_sql(
-                self.dialect.as_ref(),
-                &step.revision,
-                &direction,
-                Some(checksum),
-                duration_ms,
-            ))
-            .await?;
-        let sql = match self.conn.backend() {
-            Backend::Sqlite => "RELEASE sqlalembic_step",
-            Backend::Postgres if self.single_transaction() => return Ok(()),
-            Backend::Postgres | Backend::Mysql => "COMMIT",
-        };
-        self.conn.execute(sql).await?;
+        let batch = self.finish_batch(step, duration_ms);
+        match self.conn.backend() {
+            // DDL ended the transaction `begin_step` opened: the version rows and the
+            // history row get one of their own, sent as one batch, so neither moves
+            // alone (a connection that drops mid-batch rolls it back).
+            Backend::Mysql => {
+                self.conn
+                    .execute(&format!("BEGIN; {batch}; COMMIT"))
+                    .await?;
+            }
+            Backend::Sqlite if self.single_transaction() => {
+                self.conn
+                    .execute(&format!("{batch}; RELEASE sqlalembic_step"))
+                    .await?;
+            }
+            Backend::Sqlite => {
+                self.conn.execute(&format!("{batch}; COMMIT")).await?;
+            }
+            Backend::Postgres if self.single_transaction() => {
+                self.conn.execute(&batch).await?;
+            }
+            Backend::Postgres => {
+                self.conn.execute(&format!("{batch}; COMMIT")).await?;
+            }
+        }
         Ok(())
+    }
+
+    /// The version-table changes of `step` and the update marking its history row
+    /// finished, as one batch of statements.
+    fn finish_batch(&self, step: &Step, duration_ms: u64) -> String {
+        let mut batch: Vec<String> = step
+            .version_changes
+            .iter()
+            .map(|change| {
+                tables::version_change_sql(self.dialect.as_ref(), &self.opts.version_table, change)
+            })
+            .collect();
+        batch.push(tables::history_finish_sql(
+            self.dialect.as_ref(),
+            &step.revision,
+            duration_ms,
+        ));
+        batch.join("; ")
+    }
+
+    /// The oldest step recorded as started and never finished, described.
+    pub async fn find_interrupted(&mut self) -> Result<Option<Interrupted>, Error> {
+        let started = tables::read_started(&mut self.conn).await?;
+        Ok(started.first().map(|row| self.describe_interrupted(row)))
+    }
+
+    fn describe_interrupted(&self, row: &HistoryRow) -> Interrupted {
+        describe_interrupted(self.scripts, row)
+    }
+
+    /// Resolves the interrupted step `expected` (as [`Runner::find_interrupted`]
+    /// described it), under the lock. Refuses when it changed meanwhile.
+    pub async fn repair(
+        &mut self,
+        expected: &Interrupted,
+        action: RepairAction,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Summary, Error> {
+        let lock = lock::acquire(
+            &mut self.conn,
+            &self.opts.version_table,
+            self.opts.lock_timeout,
+            &self.opts.target,
+            false,
+        )
+        .await?;
+        let result = self.repair_locked(expected, action, on_event).await;
+        let released = lock::release(&mut self.conn, lock, true).await;
+        let summary = result?;
+        released?;
+        Ok(summary)
+    }
+
+    async fn repair_locked(
+        &mut self,
+        expected: &Interrupted,
+        action: RepairAction,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Summary, Error> {
+        match self.find_interrupted().await? {
+            Some(found) if found == *expected => {}
+            _ => return Err(Error::RepairChanged),
+        }
+        let heads_before = read_heads(&mut self.conn, &self.opts.version_table).await?;
+        let direction = if expected.direction == "downgrade" {
+            Direction::Down
+        } else {
+            Direction::Up
+        };
+        let header = self
+            .scripts
+            .file(&expected.revision)
+            .ok_or_else(|| Error::MissingFile {
+                revision: expected.revision.clone(),
+            })?;
+        let step = Step {
+            revision: expected.revision.clone(),
+            direction,
+            down_revisions: header.down_revisions.clone(),
+            version_changes: self.scripts.graph.version_changes(
+                &heads_before,
+                &expected.revision,
+                direction,
+            )?,
+        };
+        let mut heads = heads_before.clone();
+        self.ensure_tables().await?;
+        match action {
+            RepairAction::MarkApplied => {
+                let batch = self.finish_batch(&step, 0);
+                let sql = match self.conn.backend() {
+                    Backend::Sqlite => format!("BEGIN IMMEDIATE; {batch}; COMMIT"),
+                    Backend::Postgres | Backend::Mysql => format!("BEGIN; {batch}; COMMIT"),
+                };
+                self.conn.execute(&sql).await?;
+                crate::revision::graph::apply_version_changes(&mut heads, &step.version_changes)?;
+                heads.sort();
+            }
+            RepairAction::Rerun => {
+                let loaded = self.load_step(&step)?;
+                let mut schema = Schema::default();
+                self.schema_stale = true;
+                self.apply_step(
+                    &step,
+                    loaded,
+                    Some(expected.ops_done),
+                    &mut schema,
+                    &mut heads,
+                    on_event,
+                )
+                .await?;
+            }
+        }
+        Ok(Summary {
+            applied: vec![step.revision.clone()],
+            heads_before,
+            heads_after: heads,
+        })
     }
 
     async fn abort_step(&mut self) {
         match self.conn.backend() {
-            Backend::Sqlite => {
+            Backend::Sqlite if self.single_transaction() => {
                 let _ = self.conn.execute("ROLLBACK TO sqlalembic_step").await;
                 let _ = self.conn.execute("RELEASE sqlalembic_step").await;
+            }
+            Backend::Sqlite => {
+                let _ = self.conn.execute("ROLLBACK").await;
             }
             // Single-transaction mode: `run` rolls the whole run back.
             Backend::Postgres if self.single_transaction() => {}
@@ -661,6 +998,7 @@ impl<'a> Runner<'a> {
             &self.opts.version_table,
             self.opts.lock_timeout,
             &self.opts.target,
+            false,
         )
         .await?;
         let result = self.stamp_locked(targets, purge).await;
@@ -682,15 +1020,14 @@ impl<'a> Runner<'a> {
         } else {
             heads_before.clone()
         };
-        let transactional = self.conn.backend() != Backend::Sqlite;
-        if transactional {
-            self.conn.execute("BEGIN").await?;
-        }
+        let begin = match self.conn.backend() {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres | Backend::Mysql => "BEGIN",
+        };
+        self.conn.execute(begin).await?;
         let result = self.write_stamp(&steps, purge, &mut heads).await;
-        if transactional {
-            let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-            self.conn.execute(end).await?;
-        }
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        self.conn.execute(end).await?;
         result?;
         heads.sort();
         Ok(Summary {
@@ -739,6 +1076,36 @@ impl<'a> Runner<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// What is known of the started step `row` of history, with the ops of its file.
+pub fn describe_interrupted(scripts: &ScriptDir, row: &HistoryRow) -> Interrupted {
+    let direction = if row.direction == "downgrade" {
+        Direction::Down
+    } else {
+        Direction::Up
+    };
+    let (ops, file_problem) = match scripts.file(&row.revision) {
+        None => (Vec::new(), Some("no revision file defines it".to_owned())),
+        Some(header) => match read_body(&header.path) {
+            Ok((_, body)) => {
+                let ops = match direction {
+                    Direction::Up => body.upgrade,
+                    Direction::Down => body.downgrade,
+                };
+                (ops.iter().map(Op::describe).collect(), None)
+            }
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        },
+    };
+    Interrupted {
+        revision: row.revision.clone(),
+        direction: row.direction.clone(),
+        started_at: row.applied_at.clone(),
+        ops_done: usize::try_from(row.ops_done.unwrap_or(0)).unwrap_or(usize::MAX),
+        ops,
+        file_problem,
     }
 }
 

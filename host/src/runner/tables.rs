@@ -20,6 +20,22 @@ pub struct HistoryRow {
     pub applied_at: String,
     pub duration_ms: u64,
     pub tool_version: String,
+    /// `started`: the step began and has not finished (a crash, a lost server, a
+    /// killed process). `None` for finished steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Of a started step: how many of its ops are known to have finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ops_done: Option<u64>,
+}
+
+/// The `state` of a step that began and has not finished.
+pub const STARTED: &str = "started";
+
+impl HistoryRow {
+    pub fn is_started(&self) -> bool {
+        self.state.as_deref() == Some(STARTED)
+    }
 }
 
 /// True when `name` is a plain identifier that needs no quoting in any dialect.
@@ -60,7 +76,90 @@ pub fn history_insert_sql(
     )
 }
 
-/// Creates the version and history tables when missing.
+/// The row recording that a step began: `state = 'started'`, no op finished yet.
+pub fn history_start_sql(
+    dialect: &dyn Dialect,
+    revision: &str,
+    direction: &str,
+    checksum: Option<&str>,
+) -> String {
+    let q = |c: &str| dialect.quote_ident(c);
+    let columns = [
+        "revision",
+        "direction",
+        "checksum",
+        "applied_at",
+        "duration_ms",
+        "tool_version",
+        "state",
+        "ops_done",
+    ];
+    let values = [
+        dialect.literal(revision),
+        dialect.literal(direction),
+        checksum.map_or_else(|| "NULL".to_owned(), |c| dialect.literal(c)),
+        dialect.literal(
+            &chrono::Utc::now()
+                .format("%Y-%m-%d %H:%M:%S%.6f")
+                .to_string(),
+        ),
+        "0".to_owned(),
+        dialect.literal(crate::VERSION),
+        dialect.literal(STARTED),
+        "0".to_owned(),
+    ];
+    format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        q(HISTORY_TABLE),
+        columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", "),
+        values.join(", ")
+    )
+}
+
+fn started_row_filter(dialect: &dyn Dialect, revision: &str) -> String {
+    format!(
+        "{} = {} AND {} = {}",
+        dialect.quote_ident("revision"),
+        dialect.literal(revision),
+        dialect.quote_ident("state"),
+        dialect.literal(STARTED)
+    )
+}
+
+/// Records that the first `ops_done` ops of the started step of `revision` finished.
+pub fn history_progress_sql(dialect: &dyn Dialect, revision: &str, ops_done: usize) -> String {
+    format!(
+        "UPDATE {} SET {} = {ops_done} WHERE {}",
+        dialect.quote_ident(HISTORY_TABLE),
+        dialect.quote_ident("ops_done"),
+        started_row_filter(dialect, revision)
+    )
+}
+
+/// Marks the started step of `revision` finished (run with its version-table change).
+pub fn history_finish_sql(dialect: &dyn Dialect, revision: &str, duration_ms: u64) -> String {
+    format!(
+        "UPDATE {} SET {} = NULL, {} = NULL, {} = {duration_ms} WHERE {}",
+        dialect.quote_ident(HISTORY_TABLE),
+        dialect.quote_ident("state"),
+        dialect.quote_ident("ops_done"),
+        dialect.quote_ident("duration_ms"),
+        started_row_filter(dialect, revision)
+    )
+}
+
+/// Removes the started row of `revision` (its step failed and was rolled back, or the
+/// user chose to run it again).
+pub fn history_forget_started_sql(dialect: &dyn Dialect, revision: &str) -> String {
+    format!(
+        "DELETE FROM {} WHERE {}",
+        dialect.quote_ident(HISTORY_TABLE),
+        started_row_filter(dialect, revision)
+    )
+}
+
+/// Creates the version and history tables when missing, and adds the history columns
+/// a table made by an older version lacks.
 pub async fn ensure(
     conn: &mut Connection,
     dialect: &dyn Dialect,
@@ -70,7 +169,44 @@ pub async fn ensure(
         .await?;
     conn.execute(&dialect.create_history_table(HISTORY_TABLE)?)
         .await?;
+    let present = columns(conn, HISTORY_TABLE).await?;
+    let wanted = crate::dialect::history_table(HISTORY_TABLE);
+    for column in wanted.columns {
+        if present.iter().any(|c| c.eq_ignore_ascii_case(&column.name)) {
+            continue;
+        }
+        tracing::info!(column = %column.name, "Adding a column to the history table");
+        let op = crate::ops::Op::AddColumn(crate::ops::AddColumn {
+            table: HISTORY_TABLE.to_owned(),
+            schema: None,
+            column,
+        });
+        for stmt in dialect.render(&op, &crate::schema::Schema::default())? {
+            conn.execute(&stmt.sql).await?;
+        }
+    }
     Ok(())
+}
+
+/// The column names of `table` in the connection's current database/schema.
+pub async fn columns(conn: &mut Connection, table: &str) -> Result<Vec<String>, DbError> {
+    let sql = match conn.backend() {
+        Backend::Sqlite => format!(
+            "SELECT name FROM pragma_table_info({})",
+            quote_literal(table)
+        ),
+        Backend::Postgres => format!(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = {}",
+            quote_literal(table)
+        ),
+        Backend::Mysql => format!(
+            "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND table_name = {}",
+            quote_literal(table)
+        ),
+    };
+    conn.query_column(&sql).await
 }
 
 /// Failures creating the bookkeeping tables.
@@ -129,9 +265,21 @@ pub async fn read_history(conn: &mut Connection) -> Result<Vec<HistoryRow>, DbEr
         return Ok(Vec::new());
     }
     let dialect = crate::dialect::for_backend(conn.backend());
-    let rows = conn
-        .query_text(&dialect.select_history(HISTORY_TABLE))
-        .await?;
+    // A table made by an older version has no `state` column until a run adds it.
+    let has_state = columns(conn, HISTORY_TABLE)
+        .await?
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case("state"));
+    let mut sql = dialect.select_history(HISTORY_TABLE);
+    if has_state {
+        let extra = format!(
+            ", {}, {} FROM ",
+            dialect.quote_ident("state"),
+            dialect.quote_ident("ops_done")
+        );
+        sql = sql.replacen(" FROM ", &extra, 1);
+    }
+    let rows = conn.query_text(&sql).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -143,8 +291,19 @@ pub async fn read_history(conn: &mut Connection) -> Result<Vec<HistoryRow>, DbEr
                 applied_at: text(3),
                 duration_ms: text(4).parse().unwrap_or(0),
                 tool_version: text(5),
+                state: r.get(6).cloned().flatten(),
+                ops_done: r.get(7).cloned().flatten().and_then(|n| n.parse().ok()),
             }
         })
+        .collect())
+}
+
+/// The history rows of steps that began and did not finish, oldest first.
+pub async fn read_started(conn: &mut Connection) -> Result<Vec<HistoryRow>, DbError> {
+    Ok(read_history(conn)
+        .await?
+        .into_iter()
+        .filter(HistoryRow::is_started)
         .collect())
 }
 

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use super::project::{Project, block_on, runner_failure};
 use super::revisions::graph_failure;
-use crate::cli::args::{DestructiveArgs, DialectName, MigrateArgs, RollbackArgs};
+use crate::cli::args::{DestructiveArgs, DialectName, MigrateArgs, RepairArgs, RollbackArgs};
 use crate::cli::{Context, Exit, Failure, Outcome};
 use crate::dialect;
-use crate::runner::{self, Event, Goal, Runner};
+use crate::runner::{self, Event, Goal, RepairAction, Runner};
 use crate::signals::CommandRun;
 use crate::signals::names::{
     ALEMBIC_COMMAND_COMPLETED, ALEMBIC_COMMAND_FAILED, ALEMBIC_COMMAND_STARTED, REVISION_APPLIED,
@@ -107,6 +107,7 @@ fn apply(
         ));
     }
     let began = Instant::now();
+    runner::interrupt::install();
     let result = block_on(async {
         let conn = project.connect().await?;
         let mut runner = Runner::with_dialect(
@@ -453,4 +454,119 @@ pub fn fresh(
         if dropped.len() == 1 { "" } else { "s" }
     ));
     apply(ctx, run, Goal::Upgrade, "heads", None, false)
+}
+
+/// `repair`: shows the step a crash left unfinished and the two ways out; with
+/// `--mark-applied` or `--rerun`, says what it will do, then does it under the lock.
+pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<Outcome, Failure> {
+    let project = Project::load(ctx)?;
+    let action = match (args.mark_applied, args.rerun) {
+        (true, _) => Some(RepairAction::MarkApplied),
+        (_, true) => Some(RepairAction::Rerun),
+        _ => None,
+    };
+    let printer = ctx.printer;
+    let result = block_on(async {
+        let conn = project.connect().await?;
+        let mut runner = Runner::with_dialect(
+            conn,
+            project.dialect()?,
+            &project.scripts,
+            project.run_options()?,
+        );
+        let outcome = async {
+            let found = runner.find_interrupted().await?;
+            let (found, action) = match (found, action) {
+                (Some(found), Some(action)) => (found, action),
+                (None, Some(_)) => {
+                    return Err(runner::Error::NothingToRepair {
+                        target: project.target(),
+                    });
+                }
+                (found, None) => return Ok((found, None)),
+            };
+            let plan = match action {
+                RepairAction::MarkApplied => format!(
+                    "Will record the {} of {} as finished (version table and history) without running any of its ops",
+                    found.direction, found.revision
+                ),
+                RepairAction::Rerun => {
+                    let n = found.ops.len();
+                    if found.ops_done >= n {
+                        format!(
+                            "Will run none of the ops of {} (all {n} finished) and record its {} as finished",
+                            found.revision, found.direction
+                        )
+                    } else {
+                        format!(
+                            "Will run ops {}-{n} of the {} of {} ({} finished), then record it as finished",
+                            found.ops_done + 1,
+                            found.direction,
+                            found.revision,
+                            match found.ops_done {
+                                0 => "none".to_owned(),
+                                k => format!("the first {k}"),
+                            }
+                        )
+                    }
+                }
+            };
+            printer.line(plan);
+            let mut on_event = |_: Event<'_>| {};
+            let summary = runner.repair(&found, action, &mut on_event).await?;
+            Ok((Some(found), Some(summary)))
+        }
+        .await;
+        runner.conn.close().await;
+        outcome.map_err(|e| project.runner_failure(e))
+    })??;
+    let (found, summary) = result;
+    let Some(found) = found else {
+        if printer.is_json() {
+            printer.json(&json!({ "interrupted": null }));
+        } else {
+            printer.line(format!(
+                "Nothing to repair: no step of {} was left unfinished",
+                project.target()
+            ));
+        }
+        return Ok(Outcome::with(json!({ "interrupted": null })));
+    };
+    match summary {
+        None => {
+            if printer.is_json() {
+                printer.json(&json!({ "interrupted": found }));
+            } else {
+                printer.line(found.to_string());
+                printer.line(
+                    "Nothing was changed. Check the database (a statement of the interrupted run may still be finishing on the server; `repair` waits for that session's lock), then:",
+                );
+                printer.line(format!(
+                    "  sqlalembic repair --mark-applied   every op of it is in the database: record the {} as finished",
+                    found.direction
+                ));
+                printer.line(
+                    "  sqlalembic repair --rerun          run the ops not recorded as finished (undo first what the op that may have partly run did)",
+                );
+            }
+            let mut outcome = Outcome::with(json!({ "interrupted": found.revision }));
+            outcome.exit = Exit::Found;
+            Ok(outcome)
+        }
+        Some(summary) => {
+            if printer.is_json() {
+                printer.json(&json!({
+                    "repaired": found, "heads_before": summary.heads_before,
+                    "heads": summary.heads_after,
+                }));
+            } else {
+                printer.line(format!(
+                    "Repaired {}: the database is at {}",
+                    found.revision,
+                    heads_text(&summary.heads_after)
+                ));
+            }
+            Ok(Outcome::with(json!({ "heads": summary.heads_after })))
+        }
+    }
 }

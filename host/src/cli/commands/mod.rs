@@ -42,6 +42,7 @@ pub fn dispatch(
         }
         Command::Migrate(a) => migrate::migrate(ctx, run, a),
         Command::Rollback(a) => migrate::rollback(ctx, run, a),
+        Command::Repair(a) => migrate::repair(ctx, a),
         Command::Stamp {
             revisions,
             purge,
@@ -89,6 +90,7 @@ pub fn arguments(command: &Command) -> Value {
         }),
         Command::Migrate(a) => json!({ "target": a.target, "sql": a.sql, "dry_run": a.dry_run }),
         Command::Rollback(a) => json!({ "target": a.target, "sql": a.sql, "dry_run": a.dry_run }),
+        Command::Repair(a) => json!({ "mark_applied": a.mark_applied, "rerun": a.rerun }),
         Command::Stamp {
             revisions,
             purge,

@@ -231,6 +231,19 @@ fn runner_hints(e: &runner::Error) -> Vec<String> {
         runner::Error::Statement { .. } => vec![
             "Fix the revision file and run the command again; nothing of the failed revision was kept".to_owned(),
         ],
+        runner::Error::Stopped { goal, .. } => vec![format!(
+            "Run `sqlalembic {}` again to continue; every revision applied so far is committed",
+            match goal {
+                runner::Goal::Upgrade => "migrate",
+                runner::Goal::Downgrade => "rollback <target>",
+            }
+        )],
+        runner::Error::ConnectionLost { .. } => vec![
+            "Check that the database server is running and reachable, then run the command again: it resumes after the last revision that committed (on MySQL/MariaDB `sqlalembic status` shows whether the revision it was in needs `sqlalembic repair`)".to_owned(),
+        ],
+        runner::Error::Interrupted(_) => vec![
+            "Check what of it is in the database, then run `sqlalembic repair --mark-applied` if every op of it is there, or `sqlalembic repair --rerun` to run the ops not recorded as finished; `sqlalembic repair` alone shows this and changes nothing".to_owned(),
+        ],
         runner::Error::Graph(_) => {
             vec!["`sqlalembic heads` and `sqlalembic history` list the revisions".to_owned()]
         }

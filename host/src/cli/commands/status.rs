@@ -47,9 +47,34 @@ fn problems(
     ctx: &Context<'_>,
     scripts: &ScriptDir,
     db_heads: &[String],
-    history: &[HistoryRow],
+    all_history: &[HistoryRow],
 ) -> Vec<Problem> {
     let mut out = Vec::new();
+    // A step recorded as started and never finished: a crash inside it.
+    for row in all_history.iter().filter(|r| r.is_started()) {
+        let found = runner::describe_interrupted(scripts, row);
+        let mut message = found.to_string();
+        if found.ops_done < found.ops.len() {
+            message.push_str(
+                "\n    (where the database commits DDL at once, MySQL and MariaDB, what ran of it is in the database)",
+            );
+        }
+        out.push(Problem {
+            code: "interrupted",
+            revision: Some(row.revision.clone()),
+            message,
+            hint: Some(
+                "Nothing runs until it is resolved: `sqlalembic repair` shows the choices (`--mark-applied` when every op of it is in the database, `--rerun` to run the ops not recorded as finished)"
+                    .to_owned(),
+            ),
+        });
+    }
+    let finished: Vec<HistoryRow> = all_history
+        .iter()
+        .filter(|r| !r.is_started())
+        .cloned()
+        .collect();
+    let history = finished.as_slice();
     let heads = scripts.graph.heads();
     if heads.len() > 1 {
         out.push(Problem {
