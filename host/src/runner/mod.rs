@@ -79,6 +79,24 @@ pub enum Error {
     LockTimeout { target: String, seconds: u64 },
     #[error("The version table name `{0}` is not a plain identifier (letters, digits, `_`)")]
     VersionTableName(String),
+    #[error("The run was stopped {at} revision {revision}: {reason}; {}", stopped_note(*.whole_run, .at))]
+    Stopped {
+        /// `after` (the revision is applied) or `during`, `before`.
+        at: &'static str,
+        revision: String,
+        reason: String,
+        /// Single-transaction mode: every revision of the run was rolled back.
+        whole_run: bool,
+    },
+}
+
+/// What a stopped run left behind.
+fn stopped_note(whole_run: bool, at: &str) -> &'static str {
+    match (whole_run, at) {
+        (true, _) => "the whole run was rolled back, nothing was applied",
+        (false, "after") => "the later revisions were not applied",
+        (false, _) => "it and the later revisions were not applied",
+    }
 }
 
 /// What became of the failed revision: rolled back, or (statements the database
@@ -136,7 +154,8 @@ pub enum Event<'a> {
     },
     /// One statement ran.
     StatementDone { revision: &'a str, sql: &'a str },
-    /// A revision and its version rows are committed.
+    /// A revision and its version rows are committed. From every event, `Err(reason)`
+    /// stops the run there (the revisions after it are not applied).
     RevisionApplied {
         step: &'a Step,
         duration: Duration,
@@ -245,7 +264,7 @@ impl<'a> Runner<'a> {
         &mut self,
         goal: Goal,
         target: &str,
-        on_event: &mut dyn FnMut(Event<'_>),
+        on_event: &mut dyn FnMut(Event<'_>) -> Result<(), String>,
     ) -> Result<Summary, Error> {
         let lock = lock::acquire(
             &mut self.conn,
@@ -308,7 +327,7 @@ impl<'a> Runner<'a> {
         &mut self,
         goal: Goal,
         target: &str,
-        on_event: &mut dyn FnMut(Event<'_>),
+        on_event: &mut dyn FnMut(Event<'_>) -> Result<(), String>,
     ) -> Result<Summary, Error> {
         let heads_before = read_heads(&mut self.conn, &self.opts.version_table).await?;
         let graph = &self.scripts.graph;
@@ -322,10 +341,20 @@ impl<'a> Runner<'a> {
         for step in &steps {
             bodies.push(self.load_step(step)?);
         }
+        let whole_run = self.single_transaction();
         on_event(Event::Planned {
             steps: &steps,
             heads: &heads_before,
-        });
+        })
+        .map_err(|reason| Error::Stopped {
+            at: "before",
+            revision: steps
+                .first()
+                .map(|s| s.revision.clone())
+                .unwrap_or_default(),
+            reason,
+            whole_run,
+        })?;
         let mut summary = Summary {
             heads_before: heads_before.clone(),
             heads_after: heads_before,
@@ -447,17 +476,27 @@ impl<'a> Runner<'a> {
         loaded: LoadedStep,
         schema: &mut Schema,
         heads: &mut Vec<String>,
-        on_event: &mut dyn FnMut(Event<'_>),
+        on_event: &mut dyn FnMut(Event<'_>) -> Result<(), String>,
     ) -> Result<(), Error> {
         let LoadedStep {
             checksum,
             message,
             ops,
         } = loaded;
+        let whole_run = self.single_transaction();
+        let stopped = |at: &'static str| {
+            move |reason| Error::Stopped {
+                at,
+                revision: step.revision.clone(),
+                reason,
+                whole_run,
+            }
+        };
         on_event(Event::RevisionStarted {
             step,
             message: message.as_deref(),
-        });
+        })
+        .map_err(stopped("before"))?;
         let started = Instant::now();
         let backend = self.conn.backend();
         self.preflight(step, &ops, schema).await?;
@@ -509,13 +548,14 @@ impl<'a> Runner<'a> {
         }
         crate::revision::graph::apply_version_changes(heads, &step.version_changes)?;
         heads.sort();
+        // The revision is committed; a stop here keeps the later ones from running.
         on_event(Event::RevisionApplied {
             step,
             duration: started.elapsed(),
             checksum: &checksum,
             heads,
-        });
-        Ok(())
+        })
+        .map_err(stopped("after"))
     }
 
     async fn run_ops(
@@ -524,7 +564,7 @@ impl<'a> Runner<'a> {
         ops: &[Op],
         schema: &mut Schema,
         executed: &mut Vec<String>,
-        on_event: &mut dyn FnMut(Event<'_>),
+        on_event: &mut dyn FnMut(Event<'_>) -> Result<(), String>,
     ) -> Result<(), Error> {
         for op in ops {
             if self.schema_stale && !matches!(op, Op::Sql(_)) {
@@ -564,7 +604,13 @@ impl<'a> Runner<'a> {
                 on_event(Event::StatementDone {
                     revision: &step.revision,
                     sql: &stmt.sql,
-                });
+                })
+                .map_err(|reason| Error::Stopped {
+                    at: "during",
+                    revision: step.revision.clone(),
+                    reason,
+                    whole_run: self.single_transaction(),
+                })?;
             }
             let replayed = match op {
                 Op::Sql(_) => false,
