@@ -362,11 +362,11 @@ fn links_sockets_and_hosts_not_granted_are_refused() {
         "{out:#?}"
     );
     assert!(
-        out.stderr.contains("Handler `web`: http failed: HTTP request to `elsewhere.example:80` refused: its host is not in this plugin's `allow.http`"),
+        out.stderr.contains("Handler `web`: http failed: HTTP to `elsewhere.example:80` is not allowed: add `elsewhere.example` to `allow.http` of plugin `web`"),
         "{out:#?}"
     );
     assert!(
-        out.stderr.contains("Handler `wasi-web`: http failed: HTTP request to `elsewhere.example:80` refused: its host is not in this plugin's `allow.http`"),
+        out.stderr.contains("Handler `wasi-web`: http failed: HTTP request to `elsewhere.example` refused: its host is not in this plugin's `allow.http`"),
         "{out:#?}"
     );
 }
