@@ -280,14 +280,17 @@ fn wrong_types_name_the_key() {
 }
 
 #[test]
-fn unknown_keys_warn_with_the_closest_known_key() {
+fn unknown_keys_are_errors_with_the_closest_known_key() {
     let p = Project::new();
     p.write("sqlalembic.toml", "[database]\nDB_HSOT = \"x\"\n");
     let run = p.run(&["config"]);
-    run.success();
-    assert!(run.stderr.contains("DB_HSOT"), "{run:#?}");
-    assert!(run.stderr.contains("DB_HOST"), "{run:#?}");
-    assert!(run.stderr.contains("sqlalembic.toml:2"), "{run:#?}");
+    run.code(2);
+    assert!(
+        run.stderr.contains(
+            "sqlalembic.toml:2:1: Unknown key `DB_HSOT` in `[database]`; did you mean `DB_HOST`?"
+        ),
+        "{run:#?}"
+    );
 }
 
 const PASSWORD: &str = "s3cr3t-P4ss";
@@ -371,4 +374,33 @@ fn migration_timezone_dates_new_revisions_and_refuses_unknown_zones() {
         "{run:#?}"
     );
     assert!(run.stderr.contains("environment variable"), "{run:#?}");
+}
+
+/// A misspelled `DATABASE_URL` is an error with its place and the right name: the
+/// command never runs against the default local database.
+#[test]
+fn a_misspelled_key_is_an_error_and_nothing_runs() {
+    let p = Project::new();
+    p.write(
+        "sqlalembic.toml",
+        "[database]\nDATABSE_URL = \"postgresql://app@db/app\"\n",
+    );
+    std::fs::create_dir_all(p.path().join("migrations/versions")).expect("mkdir");
+    let out = p.run(&["migrate"]);
+    out.code(2);
+    assert!(
+        out.stderr.contains(
+            "sqlalembic.toml:2:1: Unknown key `DATABSE_URL` in `[database]`; did you mean `DATABASE_URL`?"
+        ),
+        "{out:#?}"
+    );
+    assert!(!p.path().join("database.db").exists());
+    let out = p.run_env(
+        &["config"],
+        &[("SQLALEMBIC_DATABSE_URL", "x"), ("APP_SECRET", "y")],
+    );
+    out.code(2);
+    // An unrelated variable alone is fine.
+    p.write("sqlalembic.toml", "");
+    p.run_env(&["config"], &[("DATABSE_URL", "x")]).success();
 }

@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod discovery;
 mod harness;
+mod hostile;
 mod logging;
 mod plugins;
 mod reliability;

@@ -128,6 +128,36 @@ fn guard_denies_a_destructive_migration_in_production_with_exit_4() {
     );
 }
 
+/// `ENVIRONMENT = production` from `.env` or from the file (not a variable the
+/// plugin sees): the guard still denies, from the payload's `environment`.
+#[test]
+fn guard_denies_in_production_set_by_dotenv_or_the_file() {
+    for (file, text) in [
+        (".env", "ENVIRONMENT=production\n"),
+        ("extra", "[general]\nENVIRONMENT = \"production\"\n"),
+    ] {
+        let config = if file == "extra" {
+            format!("{text}\n{}", guard_entry())
+        } else {
+            guard_entry()
+        };
+        let p = project(&config);
+        if file == ".env" {
+            p.write(".env", text);
+        }
+        p.write("migrations/versions/a1b2c3d4e5f6_create.toml", CREATE);
+        p.write("migrations/versions/b1b2c3d4e5f6_drop.toml", DROP);
+        let denied = run(&p, &["migrate"], &[]);
+        denied.code(4);
+        assert!(
+            denied.stderr.contains(
+                "Command `migrate` denied by policy `guard`: `b1b2c3d4e5f6_drop.toml` has a `drop_column` step in production"
+            ),
+            "{file}: {denied:#?}"
+        );
+    }
+}
+
 #[test]
 fn audit_records_every_signal_of_a_command_in_order() {
     let p = project(&audit_entry());

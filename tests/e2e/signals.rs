@@ -85,10 +85,10 @@ fn a_policy_deny_aborts_with_exit_4_and_runs_nothing() {
 }
 
 #[test]
-fn failing_and_panicking_handlers_never_abort_the_command() {
+fn failing_observers_never_abort_but_a_failing_policy_refuses() {
     let p = Project::new();
     let dispatcher = Dispatcher::new();
-    dispatcher.connect_fn("*", "broken", HandlerMode::Policy, |_s: &Signal| {
+    dispatcher.connect_fn("*", "broken", HandlerMode::Observer, |_s: &Signal| {
         Err("boom".to_owned())
     });
     dispatcher.connect_fn(
@@ -102,6 +102,32 @@ fn failing_and_panicking_handlers_never_abort_the_command() {
     assert_eq!(code, 0);
     assert!(p.path().join("blog/sqlalembic.toml").is_file());
     assert_eq!(seen.lock().expect("lock").len(), 2);
+    // A policy that cannot judge the start signal refuses the command.
+    let q = Project::new();
+    dispatcher.connect_fn("*", "judge", HandlerMode::Policy, |_s: &Signal| {
+        Err("cannot reach the approvals service".to_owned())
+    });
+    let code = sqlalembic::cli::run_with(args(&q, &["startproject", "blog"]), &dispatcher);
+    assert_eq!(code, 4);
+    assert!(!q.path().join("blog").exists());
+}
+
+#[test]
+fn every_payload_carries_the_effective_environment_and_settings() {
+    let p = Project::new();
+    p.write("sqlalembic.toml", "[general]\nPROJECT_NAME = \"sig\"\n");
+    p.write(".env", "ENVIRONMENT=production\n");
+    let dispatcher = Dispatcher::new();
+    let seen = recorder(&dispatcher);
+    let code = sqlalembic::cli::run_with(args(&p, &["config", "--format", "json"]), &dispatcher);
+    assert_eq!(code, 0);
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 2);
+    for s in seen.iter() {
+        assert_eq!(s.payload["environment"], "production", "{}", s.name);
+        assert_eq!(s.payload["settings"]["project"], "sig");
+        assert_eq!(s.payload["settings"]["versions_dir"], "migrations/versions");
+    }
 }
 
 #[test]

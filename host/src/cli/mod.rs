@@ -243,6 +243,12 @@ fn execute(cli: &Cli, printer: &mut Printer, dispatcher: &Dispatcher) -> Result<
         }
     }
 
+    // Every signal carries the settings the command runs with, so a policy judges
+    // by them and not by a variable it may not see.
+    dispatcher.set_context(match &loaded {
+        Some(l) => signal_context(&l.settings),
+        None => serde_json::Map::new(),
+    });
     let printer: &Printer = printer;
     let ctx = Context {
         cwd,
@@ -261,7 +267,7 @@ fn execute(cli: &Cli, printer: &mut Printer, dispatcher: &Dispatcher) -> Result<
     // `plugins` loads them itself, to report the broken ones.
     let plugins = match &ctx.loaded {
         Some(l) if !matches!(cli.command, Command::Plugins { .. }) => {
-            commands::plugins::connect(l, printer, dispatcher)?
+            commands::plugins::connect(l, printer, dispatcher, command)?
         }
         _ => None,
     };
@@ -297,6 +303,39 @@ fn execute(cli: &Cli, printer: &mut Printer, dispatcher: &Dispatcher) -> Result<
             Err(failure)
         }
     }
+}
+
+/// `environment` and `settings` for every signal payload: the effective values,
+/// whichever source (file, `.env`, environment, flag) gave them; paths relative to
+/// the project root, no password.
+fn signal_context(settings: &config::Settings) -> serde_json::Map<String, serde_json::Value> {
+    let root = &settings.project_root;
+    let relative = |path: std::path::PathBuf| -> String {
+        path.strip_prefix(root)
+            .map(Path::to_path_buf)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+            .replace('\\', "/")
+    };
+    let mut context = serde_json::Map::new();
+    context.insert(
+        "environment".into(),
+        settings.general.environment.clone().into(),
+    );
+    context.insert(
+        "settings".into(),
+        serde_json::json!({
+            "environment": settings.general.environment,
+            "project": settings.general.project_name,
+            "debug": settings.general.debug,
+            "engine": settings.engine().to_string(),
+            "migrations_dir": relative(settings.migrations_dir()),
+            "versions_dir": relative(settings.versions_dir()),
+            "version_table": settings.migration.version_table,
+        }),
+    );
+    context
 }
 
 fn printer_color(cli: &Cli) -> bool {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::Error;
-use super::keys::KEYS;
+use super::keys::{ENV_PREFIX, KEYS};
 use crate::diagnostic::line_col;
 
 /// Variables by name.
@@ -40,6 +40,54 @@ pub(crate) fn key_values(vars: &Vars) -> Vec<VarValue> {
                 })
         })
         .collect()
+}
+
+/// Variables with the tool's prefix that are not settings but that sqlalembic,
+/// its bundled plugins or its test and benchmark scripts read.
+pub(crate) const OWN_VARIABLES: &[&str] = &[
+    "SQLALEMBIC_PLUGIN_CACHE",
+    "SQLALEMBIC_APPROVE_DESTRUCTIVE",
+    "SQLALEMBIC_TEST_PYTHON",
+    "SQLALEMBIC_COMPONENTIZE_PY",
+    "SQLALEMBIC_COMPONENTIZE_QJS",
+    "SQLALEMBIC_GUEST_TARGET_DIR",
+    "SQLALEMBIC_BIN",
+    "SQLALEMBIC_CORPUS_CACHE",
+];
+
+/// The variables of `vars` with the tool's prefix that name no setting, no
+/// variable of [`OWN_VARIABLES`] and none of `granted` (plugins' `allow.env`), each
+/// with the closest prefixed setting name. Variables without the prefix belong to
+/// other programs and are never judged.
+pub(crate) fn unknown_prefixed(vars: &Vars, granted: &[&str]) -> Vec<(String, Option<String>)> {
+    let mut unknown: Vec<(String, Option<String>)> = vars
+        .keys()
+        .filter(|name| name.len() > ENV_PREFIX.len() && name.starts_with(ENV_PREFIX))
+        .filter(|name| {
+            let key = &name[ENV_PREFIX.len()..];
+            // Read by exact name only (see `key_values`).
+            !KEYS.iter().any(|k| k.name == key)
+                && !OWN_VARIABLES.contains(&name.as_str())
+                && !granted.contains(&name.as_str())
+        })
+        .map(|name| {
+            let key = &name[ENV_PREFIX.len()..];
+            let closest = super::keys::closest_key(key).map(|k| format!("{ENV_PREFIX}{k}"));
+            (name.clone(), closest)
+        })
+        .collect();
+    unknown.sort();
+    unknown
+}
+
+/// The line of one unknown prefixed variable for [`super::Error::Unknown`].
+pub(crate) fn unknown_line(origin: &str, name: &str, closest: Option<&str>) -> String {
+    let key = &name[ENV_PREFIX.len()..];
+    let hint = closest.map_or_else(
+        || "; unset it, or list it in a plugin's `allow.env` if a plugin reads it".to_owned(),
+        |c| format!("; did you mean `{c}`?"),
+    );
+    format!("{origin}: sqlalembic has no setting `{key}`{hint}")
 }
 
 /// A parsed `.env` file.

@@ -3,8 +3,8 @@
 //!
 //! Input: a path (found by [`find`] or given with `--config`) and its text. Output: a
 //! [`FileLayer`] of values located by line and column. A broken file is an error with
-//! file, line and column; unknown keys and sections are warnings with a "did you mean"
-//! hint, never errors. Keys and section names are case-insensitive, and a known key at
+//! file, line and column, and so is an unknown key or section (with a "did you mean"
+//! hint): a misspelled `DATABASE_URL` must not run against the default database. Keys and section names are case-insensitive, and a known key at
 //! the top level (the original's flat layout) counts as if it were in its section.
 
 use std::collections::HashMap;
@@ -237,6 +237,8 @@ struct Collector<'a> {
     chosen: HashMap<usize, (Placement, FileValue, String)>,
     order: Vec<usize>,
     warnings: Vec<Diagnostic>,
+    /// Unknown keys and sections, `(line, col, text)`: the load fails with them.
+    unknown: Vec<(usize, usize, String)>,
 }
 
 impl Collector<'_> {
@@ -258,6 +260,14 @@ impl Collector<'_> {
         self.warnings.push(d);
     }
 
+    fn unknown(&mut self, message: String, at: Option<(usize, usize)>, hint: Option<String>) {
+        let (line, col) = at.unwrap_or((1, 1));
+        let place = super::value::describe_location(self.shown, Some((line, col)));
+        let hint = hint.map(|h| format!("; {h}")).unwrap_or_default();
+        self.unknown
+            .push((line, col, format!("{place}: {message}{hint}")));
+    }
+
     fn key(&mut self, section: Option<&str>, name: &str, value: Value) {
         let location = locate(self.text, section, name);
         let Some(index) = keys::index_of(name) else {
@@ -266,7 +276,7 @@ impl Collector<'_> {
                 None => format!("Unknown key `{name}`"),
             };
             let hint = keys::closest_key(name).map(|k| format!("did you mean `{k}`?"));
-            self.warn("CFG001", message, location, hint);
+            self.unknown(message, location, hint);
             return;
         };
         if value.is_null() {
@@ -333,6 +343,7 @@ fn collect(root: Map<String, Value>, text: &str, shown: &Path) -> Result<FileLay
         chosen: HashMap::new(),
         order: Vec::new(),
         warnings: Vec::new(),
+        unknown: Vec::new(),
     };
     let mut plugins = None;
     for (name, value) in root {
@@ -361,7 +372,7 @@ fn collect(root: Map<String, Value>, text: &str, shown: &Path) -> Result<FileLay
         } else if let Value::Object(_) = value {
             let at = locate(text, None, &name);
             let hint = keys::closest_section(&name).map(|s| format!("did you mean `[{s}]`?"));
-            c.warn("CFG002", format!("Unknown section `[{name}]`"), at, hint);
+            c.unknown(format!("Unknown section `[{name}]`"), at, hint);
         } else {
             c.key(None, &name, value);
         }
@@ -370,8 +381,15 @@ fn collect(root: Map<String, Value>, text: &str, shown: &Path) -> Result<FileLay
         mut chosen,
         order,
         mut warnings,
+        mut unknown,
         ..
     } = c;
+    if !unknown.is_empty() {
+        unknown.sort();
+        return Err(Error::Unknown {
+            problems: unknown.into_iter().map(|(_, _, text)| text).collect(),
+        });
+    }
     let values = order
         .into_iter()
         .filter_map(|i| chosen.remove(&i).map(|(_, v, _)| v))
@@ -522,16 +540,27 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_and_sections_warn_with_suggestions() {
+    fn unknown_keys_and_sections_are_errors_with_suggestions() {
         let text = "[database]\nDB_HOST = \"h\"\nDB_HSOT = \"x\"\n[databse]\na = 1\n[general]\nDB_USER = \"u\"\n";
+        let err = collect(
+            parse(text, Format::Toml, Path::new("cfg")).expect("parses"),
+            text,
+            Path::new("cfg"),
+        )
+        .expect_err("unknown names");
+        assert_eq!(
+            err.to_string(),
+            "cfg:3:1: Unknown key `DB_HSOT` in `[database]`; did you mean `DB_HOST`?\n\
+             cfg:4:2: Unknown section `[databse]`; did you mean `[database]`?"
+        );
+        // A key in the wrong section is still only a warning: it is known.
+        let text = "[general]\nDB_USER = \"u\"\n";
         let l = layer(text, Format::Toml);
         let rendered: Vec<String> = l.warnings.iter().map(ToString::to_string).collect();
         assert_eq!(
             rendered,
             [
-                "cfg:3:1: warning[CFG001]: Unknown key `DB_HSOT` in `[database]`\n  hint: did you mean `DB_HOST`?",
-                "cfg:4:2: warning[CFG002]: Unknown section `[databse]`\n  hint: did you mean `[database]`?",
-                "cfg:7:1: warning[CFG003]: Key `DB_USER` belongs in `[database]`, not `[general]`\n  hint: move it to `[database]`",
+                "cfg:2:1: warning[CFG003]: Key `DB_USER` belongs in `[database]`, not `[general]`\n  hint: move it to `[database]`"
             ]
         );
         assert_eq!(value_of(&l, "DB_USER"), Some(Value::from("u")));

@@ -32,7 +32,10 @@ use serde::Serialize;
 pub use database::{Engine, VALID_ENGINES};
 pub use file::{Format, SEARCH_ORDER};
 pub use keys::{ENV_PREFIX, KEYS, KeySpec, Kind, Section, lookup as lookup_key};
-pub use plugins::{Allow, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, OnError, PluginConfig};
+pub use plugins::{
+    Allow, DEFAULT_MEMORY_MB, DEFAULT_OUTPUT_KB, DEFAULT_TIMEOUT_MS, DEFAULT_WRITE_MB, OnError,
+    PluginConfig,
+};
 pub use secret::{MASK, RedactedUrl, Secret, is_secret_key, redact_json, redact_text};
 pub use settings::{
     Database, Discovery, General, LogFormat, LogLevel, Logging, Migration, Settings,
@@ -124,6 +127,12 @@ pub enum Error {
         index: usize,
         name: Option<String>,
         message: String,
+    },
+    #[error("{}", problems.join("\n"))]
+    Unknown {
+        /// One line per unknown name: `file:line:col: ...; did you mean ...?`, or
+        /// the environment variable and its closest known name.
+        problems: Vec<String>,
     },
     #[error("Unknown setting `{key}` given by flag `{flag}`")]
     UnknownFlag { key: String, flag: String },
@@ -292,16 +301,28 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
         }
         warnings.extend(layer.warnings);
         if let Some(raw) = &layer.plugins {
-            plugin_list = plugins::parse(raw, &layer.text, &path_shown, &mut warnings)
-                .map_err(Error::redact)?;
+            plugin_list = plugins::parse(raw, &layer.text, &path_shown).map_err(Error::redact)?;
         }
         file_shown = Some(path_shown);
     }
+
+    // A variable with the tool's prefix is meant for it: one that names nothing is
+    // a typo, not something to run without.
+    let granted: Vec<&str> = plugin_list
+        .iter()
+        .flat_map(|p: &PluginConfig| p.allow.env.iter().map(String::as_str))
+        .collect();
+    let mut unknown = Vec::new();
 
     // 2. `.env`, minus what the real environment has.
     let dotenv_path = root.join(".env");
     let dotenv_shown = shown(&root, &dotenv_path);
     if let Some(dotenv) = env::read_dotenv(&dotenv_path, &dotenv_shown, &real_env)? {
+        for (name, closest) in env::unknown_prefixed(&dotenv.vars, &granted) {
+            let place = value::describe_location(&dotenv_shown, dotenv.locate(&name));
+            let origin = format!("{place}: Unknown variable `{name}`");
+            unknown.push(env::unknown_line(&origin, &name, closest.as_deref()));
+        }
         for v in env::key_values(&dotenv.vars) {
             let location = dotenv.locate(&v.var);
             slots.set(
@@ -316,6 +337,13 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
     }
 
     // 3. The environment.
+    for (name, closest) in env::unknown_prefixed(&real_env, &granted) {
+        let origin = format!("Unknown environment variable `{name}`");
+        unknown.push(env::unknown_line(&origin, &name, closest.as_deref()));
+    }
+    if !unknown.is_empty() {
+        return Err(Error::Unknown { problems: unknown });
+    }
     for v in env::key_values(&real_env) {
         slots.set(
             v.index,
@@ -824,18 +852,67 @@ mod tests {
     }
 
     #[test]
-    fn unknown_key_warning_has_location_and_suggestion() {
+    fn unknown_keys_fail_the_load_with_location_and_suggestion() {
         let p = Project::new();
         p.write(
             "sqlalembic.toml",
             "[database]\nDB_HOST = \"h\"\nDB_PROT = 5432\n",
         );
-        let l = p.load(&[]);
-        assert_eq!(l.warnings.len(), 1);
         assert_eq!(
-            l.warnings[0].to_string(),
-            "sqlalembic.toml:3:1: warning[CFG001]: Unknown key `DB_PROT` in `[database]`\n  hint: did you mean `DB_PORT`?"
+            p.load_err(&[]).to_string(),
+            "sqlalembic.toml:3:1: Unknown key `DB_PROT` in `[database]`; did you mean `DB_PORT`?"
         );
+        let p = Project::new();
+        p.write(
+            "sqlalembic.yaml",
+            "database:\n  DATABSE_URL: sqlite:///x.db\n",
+        );
+        assert_eq!(
+            p.load_err(&[]).to_string(),
+            "sqlalembic.yaml:2:3: Unknown key `DATABSE_URL` in `[database]`; did you mean `DATABASE_URL`?"
+        );
+        let p = Project::new();
+        p.write("sqlalembic.json", "{\"databse\": {\"DB_HOST\": \"h\"}}");
+        let err = p.load_err(&[]).to_string();
+        assert!(
+            err.starts_with("sqlalembic.json:1:")
+                && err.ends_with("Unknown section `[databse]`; did you mean `[database]`?"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn prefixed_variables_must_be_settings_but_others_are_ignored() {
+        let p = Project::new();
+        p.write(
+            ".env",
+            "SECRET_KEY=app\nSQLALEMBIC_DATABSE_URL=sqlite:///x.db\n",
+        );
+        assert_eq!(
+            p.load_err(&[]).to_string(),
+            ".env:2:1: Unknown variable `SQLALEMBIC_DATABSE_URL`: sqlalembic has no setting `DATABSE_URL`; did you mean `SQLALEMBIC_DATABASE_URL`?"
+        );
+        let p = Project::new();
+        let err = p
+            .load_err(&[("SQLALEMBIC_DB_HSOT", "h"), ("HOME_DIR", "x")])
+            .to_string();
+        assert_eq!(
+            err,
+            "Unknown environment variable `SQLALEMBIC_DB_HSOT`: sqlalembic has no setting `DB_HSOT`; did you mean `SQLALEMBIC_DB_HOST`?"
+        );
+        // Unrelated variables, the tool's own non-setting variables and a plugin's
+        // `allow.env` names are fine.
+        p.write(
+            "sqlalembic.toml",
+            "[[plugins]]\npath = \"n.wasm\"\nallow = { env = [\"SQLALEMBIC_WEBHOOK_URL\"] }\n",
+        );
+        p.load(&[
+            ("DB_HSOT", "h"),
+            ("SQLALEMBIC_PLUGIN_CACHE", "/tmp/c"),
+            ("SQLALEMBIC_APPROVE_DESTRUCTIVE", "yes"),
+            ("SQLALEMBIC_WEBHOOK_URL", "http://h/"),
+            ("SQLALEMBIC_DB_HOST", "h"),
+        ]);
     }
 
     #[test]

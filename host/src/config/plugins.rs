@@ -3,8 +3,9 @@
 //! Input: the raw `plugins` value of the configuration file. Output: one
 //! [`PluginConfig`] per entry, defaults filled in (`on_error = "warn"`, `policy = false`,
 //! `timeout_ms = 500`, `memory_mb = 32`, nothing allowed). Field names are
-//! case-insensitive; unknown fields are warnings. It refuses entries without `path`,
-//! fields of the wrong type, and two plugins with the same name.
+//! case-insensitive. It refuses unknown fields and signal names (with the closest
+//! known one), entries without `path`, fields of the wrong type, and two plugins
+//! with the same name.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +16,7 @@ use super::Error;
 use super::file::{describe_type, key_offsets, locate};
 use super::keys::{PLUGINS, closest};
 use super::value::{show_json, to_bool, to_positive};
-use crate::diagnostic::{Diagnostic, line_col};
+use crate::diagnostic::line_col;
 
 /// What a plugin's failure does to the command.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -55,6 +56,10 @@ pub struct PluginConfig {
     pub policy: bool,
     pub timeout_ms: u64,
     pub memory_mb: u64,
+    /// What one call may say: verdict messages, errors and log lines, in KiB.
+    pub output_kb: u64,
+    /// What the plugin may write in one run (files, streams), in MiB.
+    pub write_mb: u64,
     pub allow: Allow,
     /// Free-form settings passed to the plugin (a JSON object).
     pub settings: Value,
@@ -64,8 +69,12 @@ pub struct PluginConfig {
 pub const DEFAULT_TIMEOUT_MS: u64 = 500;
 /// Default plugin memory limit.
 pub const DEFAULT_MEMORY_MB: u64 = 32;
+/// Default cap on what one plugin call says (verdict, error, log lines): 1 MiB.
+pub const DEFAULT_OUTPUT_KB: u64 = 1024;
+/// Default cap on what one plugin writes in one run.
+pub const DEFAULT_WRITE_MB: u64 = 64;
 
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 11] = [
     "name",
     "path",
     "signals",
@@ -73,6 +82,8 @@ const FIELDS: [&str; 9] = [
     "policy",
     "timeout_ms",
     "memory_mb",
+    "output_kb",
+    "write_mb",
     "allow",
     "settings",
 ];
@@ -84,6 +95,8 @@ struct Entry<'a> {
     index: usize,
     name: Option<String>,
     at: Option<(usize, usize)>,
+    /// Byte offset of the entry's header in `text` (0 when not found).
+    from: usize,
 }
 
 impl Entry<'_> {
@@ -96,17 +109,51 @@ impl Entry<'_> {
         }
     }
 
-    fn warn_unknown(&self, field: &str, known: &[&'static str], warnings: &mut Vec<Diagnostic>) {
+    /// An unknown field of the entry (or of its `allow` table): an error naming
+    /// where it is and the closest known field.
+    fn unknown(&self, field: &str, known: &[&'static str]) -> Error {
         let at = locate(self.text, Some(PLUGINS), field).or(self.at);
-        let mut d = Diagnostic::warning(
-            "CFG001",
-            format!("Unknown key `{field}` in plugin entry {}", self.index + 1),
-        )
-        .at(self.shown, at.map(|a| a.0), at.map(|a| a.1));
-        if let Some(k) = closest(field, known.iter().copied()) {
-            d = d.hint(format!("did you mean `{k}`?"));
+        let hint = closest(field, known.iter().copied())
+            .map(|k| format!("; did you mean `{k}`?"))
+            .unwrap_or_else(|| format!("; known keys: {}", known.join(", ")));
+        Error::Plugin {
+            location: super::value::describe_location(self.shown, at),
+            index: self.index + 1,
+            name: self.name.clone(),
+            message: format!("unknown key `{field}`{hint}"),
         }
-        warnings.push(d);
+    }
+
+    /// Refuses a signal name this tool never sends, at its place in the file.
+    fn check_signal(&self, signal: &str) -> Result<(), Error> {
+        if signal == crate::signals::names::ALL_SIGNALS {
+            return Ok(());
+        }
+        let known = crate::signals::names::known_signals();
+        if known.iter().any(|k| k == signal) {
+            return Ok(());
+        }
+        let at = ["\"", "'"]
+            .iter()
+            .find_map(|q| {
+                let quoted = format!("{q}{signal}{q}");
+                self.text
+                    .get(self.from..)?
+                    .find(&quoted)
+                    .map(|i| line_col(self.text, self.from + i + 1))
+            })
+            .or(self.at);
+        let hint = closest(signal, known.iter().map(String::as_str))
+            .map(|k| format!("did you mean `{k}`?"))
+            .unwrap_or_else(|| {
+                "`sqlalembic plugins list` and the README list the signals".to_owned()
+            });
+        Err(Error::Plugin {
+            location: super::value::describe_location(self.shown, at),
+            index: self.index + 1,
+            name: self.name.clone(),
+            message: format!("unknown signal `{signal}` in `signals`; {hint}"),
+        })
     }
 
     fn strings(&self, field: &str, value: &Value) -> Result<Vec<String>, Error> {
@@ -138,12 +185,7 @@ impl Entry<'_> {
 }
 
 /// Reads the `plugins` value of a file (`shown` is how messages print its path).
-pub(crate) fn parse(
-    value: &Value,
-    text: &str,
-    shown: &Path,
-    warnings: &mut Vec<Diagnostic>,
-) -> Result<Vec<PluginConfig>, Error> {
+pub(crate) fn parse(value: &Value, text: &str, shown: &Path) -> Result<Vec<PluginConfig>, Error> {
     let headers = key_offsets(text, PLUGINS);
     let items = match value {
         Value::Null => return Ok(Vec::new()),
@@ -173,11 +215,12 @@ pub(crate) fn parse(
             index,
             name: None,
             at,
+            from: headers.get(index).copied().unwrap_or(0),
         };
         let Value::Object(map) = item else {
             return Err(entry.error(format!("expected a table, found {}", describe_type(item))));
         };
-        let plugin = parse_one(map, &mut entry, warnings)?;
+        let plugin = parse_one(map, &mut entry)?;
         if plugins.iter().any(|p| p.name == plugin.name) {
             return Err(entry.error(format!(
                 "the name `{}` is used by another plugin",
@@ -195,14 +238,11 @@ fn get<'a>(map: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
         .map(|(_, v)| v)
 }
 
-fn parse_one(
-    map: &Map<String, Value>,
-    entry: &mut Entry<'_>,
-    warnings: &mut Vec<Diagnostic>,
-) -> Result<PluginConfig, Error> {
+fn parse_one(map: &Map<String, Value>, entry: &mut Entry<'_>) -> Result<PluginConfig, Error> {
+    entry.name = get(map, "name").and_then(Value::as_str).map(str::to_owned);
     for key in map.keys() {
         if !FIELDS.iter().any(|f| f.eq_ignore_ascii_case(key)) {
-            entry.warn_unknown(key, &FIELDS, warnings);
+            return Err(entry.unknown(key, &FIELDS));
         }
     }
     let text_field = |entry: &Entry<'_>, field: &str| -> Result<Option<String>, Error> {
@@ -235,6 +275,9 @@ fn parse_one(
         Some(v) => entry.strings("signals", v)?,
         None => Vec::new(),
     };
+    for signal in &signals {
+        entry.check_signal(signal)?;
+    }
     let on_error = match get(map, "on_error") {
         None | Some(Value::Null) => OnError::Warn,
         Some(v) => match v.as_str().map(|s| s.trim().to_ascii_lowercase()).as_deref() {
@@ -270,6 +313,8 @@ fn parse_one(
     };
     let timeout_ms = limit("timeout_ms", DEFAULT_TIMEOUT_MS)?;
     let memory_mb = limit("memory_mb", DEFAULT_MEMORY_MB)?;
+    let output_kb = limit("output_kb", DEFAULT_OUTPUT_KB)?;
+    let write_mb = limit("write_mb", DEFAULT_WRITE_MB)?;
     let mut allow = Allow::default();
     match get(map, "allow") {
         None | Some(Value::Null) => {}
@@ -281,7 +326,7 @@ fn parse_one(
                     "write" => allow.write = list,
                     "env" => allow.env = list,
                     "http" => allow.http = list,
-                    _ => entry.warn_unknown(key, &ALLOW_FIELDS, warnings),
+                    _ => return Err(entry.unknown(key, &ALLOW_FIELDS)),
                 }
             }
         }
@@ -310,6 +355,8 @@ fn parse_one(
         policy,
         timeout_ms,
         memory_mb,
+        output_kb,
+        write_mb,
         allow,
         settings,
     })
@@ -320,12 +367,11 @@ mod tests {
     use super::*;
     use crate::config::file::{Format, parse as parse_file};
 
-    fn plugins(text: &str, format: Format) -> Result<(Vec<PluginConfig>, Vec<Diagnostic>), Error> {
+    fn plugins(text: &str, format: Format) -> Result<Vec<PluginConfig>, Error> {
         let shown = Path::new("sqlalembic.toml");
         let map = parse_file(text, format, shown).expect("parses");
         let value = map.get("plugins").cloned().unwrap_or(Value::Null);
-        let mut warnings = Vec::new();
-        parse(&value, text, shown, &mut warnings).map(|p| (p, warnings))
+        parse(&value, text, shown)
     }
 
     const TOML: &str = r##"
@@ -346,8 +392,7 @@ PATH = "plugins/notify.wasm"
 
     #[test]
     fn parses_the_design_example_and_fills_defaults() {
-        let (list, warnings) = plugins(TOML, Format::Toml).expect("valid");
-        assert!(warnings.is_empty(), "{warnings:?}");
+        let list = plugins(TOML, Format::Toml).expect("valid");
         assert_eq!(list.len(), 2);
         let audit = &list[0];
         assert_eq!(audit.name, "audit");
@@ -375,7 +420,7 @@ PATH = "plugins/notify.wasm"
     #[test]
     fn yaml_plugins_list() {
         let yaml = "plugins:\n  - name: a\n    path: a.wasm\n    signals: command_failed, command_finished\n";
-        let (list, _) = plugins(yaml, Format::Yaml).expect("valid");
+        let list = plugins(yaml, Format::Yaml).expect("valid");
         assert_eq!(list[0].signals, ["command_failed", "command_finished"]);
     }
 
@@ -417,17 +462,41 @@ PATH = "plugins/notify.wasm"
     }
 
     #[test]
-    fn unknown_plugin_fields_warn() {
-        let (_, warnings) = plugins(
-            "[[plugins]]\npath = \"a.wasm\"\nsignal = [\"x\"]\nallow = { raed = [] }\n",
+    fn unknown_plugin_fields_are_errors_with_the_closest_name() {
+        let err = plugins(
+            "[[plugins]]\npath = \"a.wasm\"\nsignal = [\"x\"]\n",
             Format::Toml,
         )
-        .expect("valid");
-        let hints: Vec<&str> = warnings
-            .iter()
-            .flat_map(|w| w.hints.iter().map(String::as_str))
-            .collect();
-        assert_eq!(hints, ["did you mean `signals`?", "did you mean `read`?"]);
-        assert_eq!(warnings[0].line, Some(3));
+        .expect_err("unknown field");
+        assert_eq!(
+            err.to_string(),
+            "sqlalembic.toml:3:1: Invalid plugin entry 1: unknown key `signal`; did you mean `signals`?"
+        );
+        let err = plugins(
+            "[[plugins]]\npath = \"a.wasm\"\nallow = { raed = [] }\n",
+            Format::Toml,
+        )
+        .expect_err("unknown allow field");
+        assert!(
+            err.to_string()
+                .ends_with("unknown key `raed`; did you mean `read`?"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_signal_names_are_errors_at_their_line() {
+        let text = "[[plugins]]\nname = \"a\"\npath = \"a.wasm\"\n\n[[plugins]]\nname = \"b\"\npath = \"b.wasm\"\nsignals = [\"command_finished\", \"migration_migrat_command\"]\n";
+        let err = plugins(text, Format::Toml).expect_err("unknown signal");
+        assert_eq!(
+            err.to_string(),
+            "sqlalembic.toml:8:33: Invalid plugin entry 2 (`b`): unknown signal `migration_migrat_command` in `signals`; did you mean `migration_migrate_command`?"
+        );
+        let ok = plugins(
+            "[[plugins]]\npath = \"a.wasm\"\nsignals = [\"*\", \"revision_applied\", \"migration_generated\"]\n",
+            Format::Toml,
+        )
+        .expect("known signals");
+        assert_eq!(ok[0].signals.len(), 3);
     }
 }

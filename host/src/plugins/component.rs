@@ -122,6 +122,8 @@ impl<W: World> Guest<W> {
             policy: false,
             timeout_ms: u64::try_from(spec.limits.timeout.as_millis()).unwrap_or(u64::MAX),
             memory_mb: spec.limits.memory_mb,
+            output_kb: crate::config::DEFAULT_OUTPUT_KB,
+            write_mb: crate::config::DEFAULT_WRITE_MB,
             allow: Allow::default(),
             settings: spec.settings.clone(),
         };
@@ -230,6 +232,7 @@ impl<W: World> Core<W> {
         live.store
             .set_epoch_deadline(Runtime::ticks(self.limits.timeout));
         live.store.data_mut().deadline = Instant::now() + self.limits.timeout;
+        live.store.data_mut().said = 0;
         match f(&live.bindings, &mut live.store) {
             Ok(r) => Ok(r),
             Err(error) => {
@@ -243,6 +246,22 @@ impl<W: World> Core<W> {
 }
 
 /// A trap, a time-out or a refused memory grow, in plain words.
+/// The function at the top of the trapped call stack when it fills the whole
+/// recorded backtrace (at least 16 frames): a recursion that did not end.
+fn recursion(error: &wasmtime::Error) -> Option<String> {
+    let trace = error.downcast_ref::<wasmtime::WasmBacktrace>()?;
+    let frames = trace.frames();
+    let top = frames.first()?;
+    let same = frames
+        .iter()
+        .take_while(|f| f.func_index() == top.func_index())
+        .count();
+    (same >= 16).then(|| {
+        top.func_name()
+            .map_or_else(|| format!("function {}", top.func_index()), str::to_owned)
+    })
+}
+
 pub(super) fn classify(
     plugin: &str,
     limits: Limits,
@@ -269,6 +288,29 @@ pub(super) fn classify(
             plugin,
             limit_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
         },
+        _ if let Some(quota) = error.downcast_ref::<super::sandbox::QuotaExceeded>() => {
+            CallError::Quota {
+                plugin,
+                what: quota.what,
+                limit: super::sandbox::show_bytes(quota.limit),
+            }
+        }
+        // The native stack of wasm calls ran out.
+        Some(wasmtime::Trap::StackOverflow) => CallError::StackOverflow {
+            plugin,
+            detail: recursion(&error).map_or_else(
+                || "its calls nest too deeply".to_owned(),
+                |f| format!("`{f}` calls itself without end"),
+            ),
+        },
+        // A guest's own stack lives in its linear memory (Rust, C): running past
+        // its start is an out-of-bounds access with one function repeated on top.
+        Some(wasmtime::Trap::MemoryOutOfBounds) if let Some(f) = recursion(&error) => {
+            CallError::StackOverflow {
+                plugin,
+                detail: format!("`{f}` calls itself without end"),
+            }
+        }
         Some(trap) => {
             let text = trap.to_string();
             let mut message = text.strip_prefix("wasm trap: ").unwrap_or(&text).to_owned();

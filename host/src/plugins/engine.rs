@@ -45,14 +45,15 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
         // Standard outgoing `wasi:http`; every request is judged by `http::authorize`.
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(engine_error)?;
-        // No symbolic links, and no WASI wait past the call's deadline.
-        super::shadow::shadow(&mut linker).map_err(engine_error)?;
         SignalHandler::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
             .map_err(engine_error)?;
         // The other worlds import `host` (defined above), type-only interfaces (no
         // definition needed) and, for discovery backends, `project`.
         project::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
             .map_err(engine_error)?;
+        // No symbolic links, no WASI wait past the call's deadline, writes and log
+        // lines within the plugin's quotas.
+        super::shadow::shadow(&mut linker).map_err(engine_error)?;
         start_epoch_clock(&engine)?;
         let fingerprint = fingerprint(&engine);
         Ok(Runtime {

@@ -30,6 +30,16 @@ pub enum CallError {
     Timeout { plugin: String, limit_ms: u64 },
     #[error("Plugin `{plugin}` went over its memory limit of {limit_mb} MiB and was stopped")]
     Memory { plugin: String, limit_mb: u64 },
+    #[error("Plugin `{plugin}` overflowed its stack and was stopped ({detail})")]
+    StackOverflow { plugin: String, detail: String },
+    #[error("Plugin `{plugin}` went over its {what} quota of {limit} and was stopped")]
+    Quota {
+        plugin: String,
+        /// `output` (verdict messages and log lines) or `write` (bytes written).
+        what: &'static str,
+        /// e.g. `1 MiB`.
+        limit: String,
+    },
     #[error("Plugin `{plugin}` crashed (trap: {message})")]
     Trap { plugin: String, message: String },
     #[error("Plugin `{plugin}` failed: {message}")]
@@ -38,12 +48,15 @@ pub enum CallError {
     Setup { plugin: String, message: String },
 }
 
-/// A failure of a plugin whose `on_error` is `abort`, for the command to stop on.
+/// A failure of a policy, or of a plugin whose `on_error` is `abort`, for the
+/// command to stop on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Abort {
     pub plugin: String,
     pub signal: String,
     pub error: String,
+    /// The plugin is a policy (which fails closed whatever its `on_error`).
+    pub policy: bool,
 }
 
 /// Shared record of abort-worthy failures during a run.
@@ -221,8 +234,27 @@ impl Core {
         live.store
             .set_epoch_deadline(Runtime::ticks(self.grant.timeout));
         live.store.data_mut().deadline = Instant::now() + self.grant.timeout;
+        live.store.data_mut().said = 0;
         let wit = types::Signal::from(signal);
-        match live.bindings.call_handle(&mut live.store, &wit) {
+        let result = live.bindings.call_handle(&mut live.store, &wit);
+        let logged = live.store.data().said;
+        let over = |said: usize| {
+            let said = u64::try_from(said).unwrap_or(u64::MAX);
+            (logged.saturating_add(said) > self.grant.output_bytes).then(|| CallError::Quota {
+                plugin: self.config.name.clone(),
+                what: "output",
+                limit: super::sandbox::show_bytes(self.grant.output_bytes),
+            })
+        };
+        // A message over the output quota is never printed, logged or sent on.
+        let said = match &result {
+            Ok(Ok(types::Verdict::Warn(m) | types::Verdict::Deny(m)) | Err(m)) => over(m.len()),
+            _ => None,
+        };
+        if let Some(quota) = said {
+            return Err(quota);
+        }
+        match result {
             Ok(Ok(verdict)) => Ok(verdict.into()),
             Ok(Err(message)) => Err(CallError::Returned {
                 plugin: self.config.name.clone(),
@@ -253,7 +285,9 @@ impl Handler for Plugin {
             Ok(verdict) => Ok(verdict),
             Err(error) => {
                 let text = error.to_string();
-                if self.core.config.on_error == OnError::Abort {
+                let policy = self.core.config.policy;
+                // A policy that cannot judge fails closed, whatever its `on_error`.
+                if policy || self.core.config.on_error == OnError::Abort {
                     self.aborts
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
@@ -261,8 +295,11 @@ impl Handler for Plugin {
                             plugin: self.core.config.name.clone(),
                             signal: signal.name.clone(),
                             error: text.clone(),
+                            policy,
                         });
-                    if is_start_signal(&signal.name) {
+                    // A policy's failure is refused by the dispatcher on every gate
+                    // signal (see `SendReport::refused`).
+                    if !policy && is_start_signal(&signal.name) {
                         return Ok(Verdict::Deny(format!("{text}; its `on_error` is `abort`")));
                     }
                 }

@@ -326,6 +326,8 @@ mod tests {
             policy: false,
             timeout_ms: 2_000,
             memory_mb: 16,
+            output_kb: crate::config::DEFAULT_OUTPUT_KB,
+            write_mb: crate::config::DEFAULT_WRITE_MB,
             allow: Allow {
                 http: http.iter().map(|h| (*h).to_owned()).collect(),
                 ..Allow::default()

@@ -52,7 +52,33 @@ pub struct Grant {
     pub settings_value: serde_json::Value,
     pub timeout: Duration,
     pub memory_bytes: usize,
+    /// What one call may say: verdict messages, errors and log lines together.
+    pub output_bytes: u64,
+    /// What the plugin may write in this run, every instance together.
+    pub write_bytes: u64,
+    /// Bytes written so far in this run.
+    pub written: std::sync::Arc<std::sync::atomic::AtomicU64>,
     pub on_error: OnError,
+}
+
+/// A plugin went over one of its quotas; the call traps with this error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the plugin went over its {what} quota of {limit} bytes")]
+pub struct QuotaExceeded {
+    /// `output` or `write`.
+    pub what: &'static str,
+    pub limit: u64,
+}
+
+/// `1 MiB`, `512 KiB`, `10 bytes`: a quota for messages.
+pub fn show_bytes(bytes: u64) -> String {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// A host import, as checked against the grant.
@@ -104,6 +130,9 @@ impl Grant {
             settings_value: config.settings.clone(),
             timeout: Duration::from_millis(config.timeout_ms),
             memory_bytes: usize::try_from(memory).unwrap_or(usize::MAX),
+            output_bytes: config.output_kb.saturating_mul(1024),
+            write_bytes: config.write_mb.saturating_mul(MIB),
+            written: std::sync::Arc::default(),
             on_error: config.on_error,
         })
     }
@@ -386,6 +415,8 @@ pub struct State {
     pub memory_exceeded: bool,
     /// Deadline of the current call, for blocking host imports (HTTP).
     pub deadline: Instant,
+    /// What the current call said so far (log lines), against `output_bytes`.
+    pub said: u64,
     /// What a discovery component may list and read (`project`); `None` for the
     /// other worlds, whose `project` calls are refused.
     pub project: Option<ProjectFiles>,
@@ -403,8 +434,41 @@ impl State {
             table: ResourceTable::new(),
             memory_exceeded: false,
             deadline: Instant::now(),
+            said: 0,
             project: None,
         })
+    }
+}
+
+impl State {
+    /// Counts `bytes` the current call says (a log line); over the output quota
+    /// the call traps with [`QuotaExceeded`].
+    pub fn say(&mut self, bytes: usize) -> wasmtime::Result<()> {
+        self.said = self
+            .said
+            .saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX));
+        if self.said > self.grant.output_bytes {
+            return Err(wasmtime::Error::new(QuotaExceeded {
+                what: "output",
+                limit: self.grant.output_bytes,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Counts `bytes` about to be written; over the write quota the call traps
+    /// with [`QuotaExceeded`] and nothing more is written.
+    pub fn spend_write(&self, bytes: u64) -> wasmtime::Result<()> {
+        use std::sync::atomic::Ordering;
+        let before = self.grant.written.fetch_add(bytes, Ordering::Relaxed);
+        if before.saturating_add(bytes) > self.grant.write_bytes {
+            self.grant.written.fetch_sub(bytes, Ordering::Relaxed);
+            return Err(wasmtime::Error::new(QuotaExceeded {
+                what: "write",
+                limit: self.grant.write_bytes,
+            }));
+        }
+        Ok(())
     }
 }
 
@@ -571,6 +635,8 @@ mod tests {
             policy: false,
             timeout_ms: 250,
             memory_mb: 16,
+            output_kb: crate::config::DEFAULT_OUTPUT_KB,
+            write_mb: crate::config::DEFAULT_WRITE_MB,
             allow,
             settings: serde_json::json!({"channel": "#deploys"}),
         }

@@ -25,6 +25,8 @@ fn config(name: &str, component: &Path) -> PluginConfig {
         policy: false,
         timeout_ms: 2_000,
         memory_mb: 32,
+        output_kb: crate::config::DEFAULT_OUTPUT_KB,
+        write_mb: crate::config::DEFAULT_WRITE_MB,
         allow: Allow::default(),
         settings: json!({}),
     }

@@ -118,6 +118,24 @@ pub enum Error {
     RepairChanged,
     #[error("Nothing to repair: no step of {target} was left unfinished")]
     NothingToRepair { target: String },
+    #[error("The run was stopped {at} revision {revision}: {reason}; {}", stopped_note(*.whole_run, .at))]
+    Aborted {
+        /// `after` (the revision is applied) or `during`, `before`.
+        at: &'static str,
+        revision: String,
+        reason: String,
+        /// Single-transaction mode: every revision of the run was rolled back.
+        whole_run: bool,
+    },
+}
+
+/// What a stopped run left behind.
+fn stopped_note(whole_run: bool, at: &str) -> &'static str {
+    match (whole_run, at) {
+        (true, _) => "the whole run was rolled back, nothing was applied",
+        (false, "after") => "the later revisions were not applied",
+        (false, _) => "it and the later revisions were not applied",
+    }
 }
 
 /// A step recorded as started in the history table and never finished: the process was
@@ -278,7 +296,8 @@ pub enum Event<'a> {
     },
     /// One statement ran.
     StatementDone { revision: &'a str, sql: &'a str },
-    /// A revision and its version rows are committed.
+    /// A revision and its version rows are committed. From every event, `Err(reason)`
+    /// stops the run there (the revisions after it are not applied).
     RevisionApplied {
         step: &'a Step,
         duration: Duration,
@@ -387,7 +406,7 @@ impl<'a> Runner<'a> {
         &mut self,
         goal: Goal,
         target: &str,
-        on_event: &mut dyn FnMut(Event<'_>),
+        on_event: &mut dyn FnMut(Event<'_>) -> Result<(), String>,
     ) -> Result<Summary, Error> {
         let single = self.single_transaction();
         let lock = lock::acquire(
@@ -459,7 +478,7 @@ impl<'a> Runner<'a> {
         &mut self,
         goal: Goal,
         target: &str,
-        on_event: &mut dyn FnMut(Event<'_>),
+        on_event: &mut dyn FnMut(Event<'_>) -> Result<(), String>,
     ) -> Result<Summary, Error> {
         if let Some(found) = self.find_interrupted().await? {
             return Err(Error::Interrupted(Box::new(found)));
@@ -476,10 +495,20 @@ impl<'a> Runner<'a> {
         for step in &steps {
             bodies.push(self.load_step(step)?);
         }
+        let whole_run = self.single_transaction();
         on_event(Event::Planned {
             steps: &steps,
             heads: &heads_before,
-        });
+        })
+        .map_err(|reason| Error::Aborted {
+            at: "before",
+            revision: steps
+                .first()
+                .map(|s| s.revision.clone())
+                .unwrap_or_default(),
+            reason,
+            whole_run,
+        })?;
         let mut summary = Summary {
             heads_before: heads_before.clone(),
             heads_after: heads_before,
@@ -617,17 +646,27 @@ impl<'a> Runner<'a> {
         resume: Option<usize>,
         schema: &mut Schema,
         heads: &mut Vec<String>,
-        on_event: &mut dyn FnMut(Event<'_>),
+        on_event: &mut dyn FnMut(Event<'_>) -> Result<(), String>,
     ) -> Result<(), Error> {
         let LoadedStep {
             checksum,
             message,
             ops,
         } = loaded;
+        let whole_run = self.single_transaction();
+        let stopped = |at: &'static str| {
+            move |reason| Error::Aborted {
+                at,
+                revision: step.revision.clone(),
+                reason,
+                whole_run,
+            }
+        };
         on_event(Event::RevisionStarted {
             step,
             message: message.as_deref(),
-        });
+        })
+        .map_err(stopped("before"))?;
         let started = Instant::now();
         let backend = self.conn.backend();
         let skip = resume.unwrap_or(0);
@@ -717,13 +756,14 @@ impl<'a> Runner<'a> {
         }
         crate::revision::graph::apply_version_changes(heads, &step.version_changes)?;
         heads.sort();
+        // The revision is committed; a stop here keeps the later ones from running.
         on_event(Event::RevisionApplied {
             step,
             duration: started.elapsed(),
             checksum: &checksum,
             heads,
-        });
-        Ok(())
+        })
+        .map_err(stopped("after"))
     }
 
     async fn run_ops(
@@ -733,7 +773,7 @@ impl<'a> Runner<'a> {
         skip: usize,
         schema: &mut Schema,
         executed: &mut Vec<String>,
-        on_event: &mut dyn FnMut(Event<'_>),
+        on_event: &mut dyn FnMut(Event<'_>) -> Result<(), String>,
     ) -> Result<(), Error> {
         for (i, op) in ops.iter().enumerate() {
             if self.schema_stale && !matches!(op, Op::Sql(_)) {
@@ -773,7 +813,13 @@ impl<'a> Runner<'a> {
                 on_event(Event::StatementDone {
                     revision: &step.revision,
                     sql: &stmt.sql,
-                });
+                })
+                .map_err(|reason| Error::Aborted {
+                    at: "during",
+                    revision: step.revision.clone(),
+                    reason,
+                    whole_run: self.single_transaction(),
+                })?;
             }
             let replayed = match op {
                 Op::Sql(_) => false,
@@ -962,7 +1008,10 @@ impl<'a> Runner<'a> {
                     Some(expected.ops_done),
                     &mut schema,
                     &mut heads,
-                    on_event,
+                    &mut |event| {
+                        on_event(event);
+                        Ok(())
+                    },
                 )
                 .await?;
             }

@@ -66,11 +66,7 @@ impl Dispatcher {
             start_report: report,
             ended: false,
         };
-        let denied = run
-            .start_report
-            .denied()
-            .map(|(handler, reason)| (handler.to_owned(), reason.to_owned()));
-        match denied {
+        match run.start_report.refused() {
             None => Ok(run),
             Some((handler, reason)) => {
                 let denied = Denied {

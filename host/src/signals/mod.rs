@@ -150,6 +150,8 @@ struct Entry {
 struct Inner {
     entries: Mutex<Vec<Entry>>,
     next_id: AtomicU64,
+    /// Keys put into every object payload (see [`Dispatcher::set_context`]).
+    context: Mutex<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Connects handlers and sends signals to them. Create one per run and pass it down.
@@ -180,6 +182,7 @@ impl Dispatcher {
             inner: Arc::new(Inner {
                 entries: Mutex::new(Vec::new()),
                 next_id: AtomicU64::new(1),
+                context: Mutex::new(serde_json::Map::new()),
             }),
         }
     }
@@ -225,10 +228,32 @@ impl Dispatcher {
             .collect()
     }
 
+    /// Keys every later signal's payload (an object) carries, over any key of the
+    /// same name the sender put there: the CLI sets the effective `environment`
+    /// and the project `settings` a policy judges by, so they are the values the
+    /// command runs with whatever source they came from.
+    pub fn set_context(&self, context: serde_json::Map<String, serde_json::Value>) {
+        *self
+            .inner
+            .context
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = context;
+    }
+
     /// Redacts the payload, then calls every handler connected to the signal's name
     /// or to `*`, in connection order, and reports each result. No lock is held while
     /// handlers run; handlers connected during the send get the next signal.
     pub fn send(&self, mut signal: Signal) -> SendReport {
+        if let serde_json::Value::Object(payload) = &mut signal.payload {
+            let context = self
+                .inner
+                .context
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (key, value) in context.iter() {
+                payload.insert(key.clone(), value.clone());
+            }
+        }
         redact_json(&mut signal.payload);
         let targets: Vec<(Arc<dyn Handler>, HandlerMode)> = self
             .entries()
@@ -384,6 +409,37 @@ impl SendReport {
             _ => None,
         })
     }
+
+    /// The first policy that failed (error, panic, trap, time or memory limit) on
+    /// this signal: `(handler, error)`. A policy that cannot judge refuses.
+    pub fn policy_failed(&self) -> Option<(&str, &str)> {
+        self.outcomes.iter().find_map(|o| match &o.result {
+            Err(error) if o.mode == HandlerMode::Policy => {
+                Some((o.handler.as_str(), error.as_str()))
+            }
+            _ => None,
+        })
+    }
+
+    /// Why the command must stop at this signal: a policy's deny, or on a gate
+    /// signal ([`is_gate_signal`]) a policy that failed. `(handler, reason)`.
+    pub fn refused(&self) -> Option<(String, String)> {
+        if let Some((handler, reason)) = self.denied() {
+            return Some((handler.to_owned(), reason.to_owned()));
+        }
+        if !is_gate_signal(&self.signal) {
+            return None;
+        }
+        self.policy_failed()
+            .map(|(handler, error)| (handler.to_owned(), refusal(error)))
+    }
+}
+
+/// The reason a failed policy refuses with: what happened and the fix.
+pub fn refusal(error: &str) -> String {
+    format!(
+        "the policy failed and a policy that cannot judge refuses ({error}); fix the plugin or raise its limits, or remove `policy = true` from its entry to run without it"
+    )
 }
 
 #[cfg(test)]

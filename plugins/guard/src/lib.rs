@@ -1,7 +1,9 @@
 //! `guard`: a policy that denies destructive migrations in production.
 //!
 //! On the start signal of a guarded command (`migrate` by default), when the
-//! environment variable `ENVIRONMENT` is `production` and the approval variable
+//! command runs in production (the payload's `environment`, which the host fills
+//! from whichever source set `ENVIRONMENT`, or the variable `ENVIRONMENT` itself if
+//! the plugin may see it) and the approval variable
 //! (`SQLALEMBIC_APPROVE_DESTRUCTIVE` by default) is not set to a non-empty value, it
 //! reads the revision files in the migrations folder and denies the command if an
 //! `[[upgrade]]` step drops a table or a column (`.sql` revisions: `DROP TABLE`,
@@ -18,7 +20,8 @@
 //! settings = { migrations = "migrations/versions" }
 //! ```
 //!
-//! Settings: `migrations` (folder, default `migrations/versions`), `approval_env`,
+//! Settings: `migrations` (folder, default the payload's `settings.versions_dir`,
+//! else `migrations/versions`), `approval_env`,
 //! `commands` (list, default `["migrate"]`).
 
 use std::fs;
@@ -32,7 +35,17 @@ impl Handler for Guard {
         if !signal.is_start() || !guarded(&signal.command) {
             return Ok(Verdict::Proceed);
         }
-        if std::env::var("ENVIRONMENT").unwrap_or_default() != "production" {
+        let payload = signal.payload();
+        // The host puts the environment the command runs in (from the file, `.env`,
+        // a variable or a flag) into every payload; a variable the plugin sees
+        // counts too, so either saying `production` is enough.
+        let from_host = payload.get("environment").and_then(Value::as_str);
+        let from_env = std::env::var("ENVIRONMENT").ok();
+        let production = [from_host, from_env.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|e| e.trim().eq_ignore_ascii_case("production"));
+        if !production {
             return Ok(Verdict::Proceed);
         }
         let approval = settings::string("approval_env")
@@ -41,9 +54,15 @@ impl Handler for Guard {
             log::info(&format!("Destructive migrations approved by `{approval}`"));
             return Ok(Verdict::Proceed);
         }
-        let folder =
-            settings::string("migrations").unwrap_or_else(|| "migrations/versions".to_owned());
-        let only: Vec<String> = match signal.payload().get("revisions") {
+        let folder = settings::string("migrations")
+            .or_else(|| {
+                payload
+                    .pointer("/settings/versions_dir")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "migrations/versions".to_owned());
+        let only: Vec<String> = match payload.get("revisions") {
             Some(Value::Array(ids)) => ids
                 .iter()
                 .filter_map(|v| v.as_str().map(str::to_owned))

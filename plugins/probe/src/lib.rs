@@ -11,7 +11,10 @@
 //! through the host's `sqlalembic:plugin/http` import), `loop` (spins forever), `alloc` (`mb` MiB), `panic`,
 //! `error`, `deny`, `sleep` (`std::thread::sleep` for `secs` seconds), `block` (the
 //! same through a raw `wasi:clocks` pollable's `block`), `symlink` (creates the link
-//! `path` pointing at `target` through `wasi:filesystem` `symlink-at`). Not a first-party plugin to deploy: a test fixture.
+//! `path` pointing at `target` through `wasi:filesystem` `symlink-at`), `recurse`
+//! (a recursion without end), `big` (a `warn` verdict of `mb` MiB), `spam` (`mb`
+//! MiB of log lines), `fill` (writes `path` in 1 MiB chunks until `mb` MiB or an
+//! error). Not a first-party plugin to deploy: a test fixture.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -151,6 +154,31 @@ impl Handler for Probe {
                     Err(e) => format!("symlink failed: {e}"),
                 }
             }
+            "recurse" => format!("recursed {}", recurse(std::hint::black_box(u64::MAX))),
+            "big" => "x".repeat(megabytes(&payload) << 20),
+            "spam" => {
+                let line = "y".repeat(64 * 1024);
+                for _ in 0..(megabytes(&payload) * 16) {
+                    log::info(&line);
+                }
+                "spammed".to_owned()
+            }
+            "fill" => {
+                use std::io::Write;
+                let chunk = vec![b'z'; 1 << 20];
+                let mut written = 0;
+                let outcome = std::fs::File::create(&path).and_then(|mut file| {
+                    for _ in 0..megabytes(&payload) {
+                        file.write_all(&chunk)?;
+                        written += 1;
+                    }
+                    Ok(())
+                });
+                match outcome {
+                    Ok(()) => format!("fill ok: {written} MiB"),
+                    Err(e) => format!("fill failed after {written} MiB: {e}"),
+                }
+            }
             "panic" => panic!("probe panicked on purpose"),
             "error" => return Err("probe failed on purpose".to_owned()),
             "deny" => return Ok(Verdict::Deny("probe says no".to_owned())),
@@ -158,6 +186,23 @@ impl Handler for Probe {
         };
         Ok(Verdict::Warn(said))
     }
+}
+
+/// The `mb` setting (default 64).
+fn megabytes(payload: &Value) -> usize {
+    setting(payload, "mb")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64)
+}
+
+/// Calls itself until the stack runs out (each frame keeps a buffer on the
+/// guest's own stack, so the compiler can neither inline nor loop it).
+fn recurse(n: u64) -> u64 {
+    let frame = std::hint::black_box([n; 32]);
+    if n == 0 {
+        return frame[0];
+    }
+    recurse(std::hint::black_box(n - 1)).wrapping_add(frame[7])
 }
 
 /// `symlink-at(target, link)` in the preopened folder that holds `link`.

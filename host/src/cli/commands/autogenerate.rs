@@ -156,7 +156,7 @@ pub fn makemigrations(
     for (handler, msg) in generated.warnings() {
         ctx.printer.warn(format!("Handler `{handler}`: {msg}"));
     }
-    if let Some((handler, reason)) = generated.denied() {
+    if let Some((handler, reason)) = generated.refused() {
         return Err(Failure::new(
             Exit::Denied,
             anyhow::anyhow!(

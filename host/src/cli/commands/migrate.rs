@@ -100,7 +100,7 @@ fn apply(
     for (handler, msg) in started.warnings() {
         ctx.printer.warn(format!("Handler `{handler}`: {msg}"));
     }
-    if let Some((handler, reason)) = started.denied() {
+    if let Some((handler, reason)) = started.refused() {
         return Err(Failure::new(
             Exit::Denied,
             anyhow::anyhow!("`{command}` denied by policy `{handler}`: {reason}"),
@@ -180,7 +180,14 @@ fn heads_text(heads: &[String]) -> String {
     }
 }
 
-fn report_event(ctx: &Context<'_>, run: &CommandRun, project: &Project<'_>, event: Event<'_>) {
+/// Reports one runner event; `Err` stops the run: a policy, or a plugin whose
+/// `on_error` is `abort`, failed on `revision_applied`.
+fn report_event(
+    ctx: &Context<'_>,
+    run: &CommandRun,
+    project: &Project<'_>,
+    event: Event<'_>,
+) -> Result<(), String> {
     match event {
         Event::Planned { steps, heads } => {
             tracing::info!(steps = steps.len(), heads = ?heads, "Plan ready");
@@ -224,8 +231,14 @@ fn report_event(ctx: &Context<'_>, run: &CommandRun, project: &Project<'_>, even
             for (handler, msg) in report.warnings() {
                 ctx.printer.warn(format!("Handler `{handler}`: {msg}"));
             }
+            if let Some((handler, error)) = report.policy_failed() {
+                return Err(format!(
+                    "`{handler}` failed on `{REVISION_APPLIED}` and must stop the run (a policy, or `on_error = \"abort\"`): {error}"
+                ));
+            }
         }
     }
+    Ok(())
 }
 
 fn dry_run_plan(

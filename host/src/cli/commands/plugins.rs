@@ -36,12 +36,14 @@ impl Drop for Connected {
     }
 }
 
-/// Loads the configured plugins and connects them to `dispatcher`. A plugin that
-/// does not load is a warning, or exit 2 when its `on_error` is `abort`.
+/// Loads the configured plugins and connects them to `dispatcher` for `command`. A
+/// plugin that does not load is a warning, or exit 2 when its `on_error` is `abort`
+/// or when it is a policy that guards `command` (a policy that cannot judge refuses).
 pub fn connect(
     loaded: &Loaded,
     printer: &Printer,
     dispatcher: &Dispatcher,
+    command: &str,
 ) -> Result<Option<Connected>, Failure> {
     if loaded.settings.plugins.is_empty() {
         return Ok(None);
@@ -52,6 +54,21 @@ pub fn connect(
             "Plugin `{}` did not load: {}",
             failure.plugin, failure.error
         );
+        let config = loaded
+            .settings
+            .plugins
+            .iter()
+            .find(|c| c.name == failure.plugin);
+        if let Some(config) = config.filter(|c| c.policy && guards(c, command)) {
+            return Err(Failure::usage(format!(
+                "Command `{command}` refused: policy {text}; a policy that cannot judge a command refuses it"
+            ))
+            .hint(format!(
+                "Fix the plugin's entry (`path = \"{}\"`), or remove `policy = true` from it to run without it",
+                config.path.display()
+            ))
+            .hint("`sqlalembic plugins check` lists every plugin's problems"));
+        }
         if failure.on_error == OnError::Abort {
             return Err(Failure::usage(text)
                 .hint("Its `on_error` is `abort`; fix it, or set `on_error = \"warn\"` to run without it")
@@ -67,18 +84,40 @@ pub fn connect(
     }))
 }
 
-/// The failure to report when a plugin with `on_error = "abort"` failed during the
-/// command (its start-signal failures already refused the command).
+/// Whether a policy subscribed to `config.signals` judges `command`: unless every
+/// signal it listens to is the start signal of another command, it may refuse
+/// something `command` does (`alembic_command_started`, `migration_generated`,
+/// `revision_applied` ...), so it guards it.
+fn guards(config: &PluginConfig, command: &str) -> bool {
+    let own = crate::signals::start_signal(command);
+    config.signals.is_empty()
+        || config.signals.iter().any(|s| {
+            s == crate::signals::names::ALL_SIGNALS
+                || *s == own
+                || !crate::signals::is_start_signal(s)
+                || s == crate::signals::names::ALEMBIC_COMMAND_STARTED
+        })
+}
+
+/// The failure to report when a policy or a plugin with `on_error = "abort"` failed
+/// during the command (its start-signal failures already refused the command).
 pub fn aborted(connected: Option<&Connected>) -> Option<Failure> {
     let first = connected?.plugins.aborts().into_iter().next()?;
-    Some(Failure::new(
+    Some(abort_failure(&first))
+}
+
+/// The failure for one abort: what failed, on which signal, and why it stops.
+pub fn abort_failure(abort: &plugins::Abort) -> Failure {
+    let why = if abort.policy {
+        "it is a policy, and a policy that cannot judge fails closed"
+    } else {
+        "its `on_error` is `abort`"
+    };
+    Failure::new(
         Exit::Denied,
-        anyhow::anyhow!(
-            "{} (on `{}`); its `on_error` is `abort`",
-            first.error,
-            first.signal
-        ),
-    ))
+        anyhow::anyhow!("{} (on `{}`); {why}", abort.error, abort.signal),
+    )
+    .hint("Fix the plugin or raise its limits (`timeout_ms`, `memory_mb`)")
 }
 
 pub fn run(ctx: &Context<'_>, action: &PluginsAction) -> Result<Outcome, Failure> {
@@ -137,6 +176,8 @@ fn find(configs: &[PluginConfig], wanted: &str, root: &Path) -> Result<PluginCon
             policy: false,
             timeout_ms: crate::config::DEFAULT_TIMEOUT_MS,
             memory_mb: crate::config::DEFAULT_MEMORY_MB,
+            output_kb: crate::config::DEFAULT_OUTPUT_KB,
+            write_mb: crate::config::DEFAULT_WRITE_MB,
             allow: crate::config::Allow::default(),
             settings: json!({}),
         });

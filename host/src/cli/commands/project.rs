@@ -204,6 +204,8 @@ pub fn runner_failure(e: runner::Error) -> Failure {
     }
     let exit = if e.is_database() {
         Exit::Database
+    } else if matches!(e, runner::Error::Aborted { .. }) {
+        Exit::Denied
     } else {
         Exit::Usage
     };
