@@ -76,15 +76,8 @@ impl DotEnv {
 /// Reads `path` (`shown` is how messages print it) and drops the variables `real`
 /// already has. `None` when there is no such file.
 pub(crate) fn read_dotenv(path: &Path, shown: &Path, real: &Vars) -> Result<Option<DotEnv>, Error> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(Error::Read {
-                path: shown.to_path_buf(),
-                source,
-            });
-        }
+    let Some(text) = super::limits::read_bounded(path, shown, true)? else {
+        return Ok(None);
     };
     let mut vars = Vars::new();
     for item in dotenvy::from_read_iter(text.as_bytes()) {
