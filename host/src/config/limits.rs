@@ -314,3 +314,32 @@ mod tests {
         assert!(depth_ok(&at_limit, Format::Yaml));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Any text in any format: an error or a table, never a panic, and nesting past
+        /// the limit is always refused.
+        #[test]
+        fn config_parsing_never_panics(text in "[\\[\\]{}:\\-=., a-z\"'#\n]{0,300}") {
+            for format in [Format::Toml, Format::Yaml, Format::Json] {
+                let _ = super::super::file::parse(&text, format, Path::new("c"));
+            }
+        }
+
+        #[test]
+        fn nesting_past_the_limit_is_refused(extra in 1usize..64, format in prop_oneof![Just(Format::Json), Just(Format::Toml), Just(Format::Yaml)]) {
+            let n = MAX_DEPTH + extra;
+            let prefix = if format == Format::Json { "{\"a\": " } else if format == Format::Toml { "a = " } else { "a: " };
+            let close = if format == Format::Json { "}" } else { "" };
+            let text = format!("{prefix}{}{}{close}", "[".repeat(n), "]".repeat(n));
+            let refused = matches!(super::super::file::parse(&text, format, Path::new("c")), Err(Error::TooDeep { .. }));
+            prop_assert!(refused);
+        }
+    }
+}
