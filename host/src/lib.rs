@@ -28,6 +28,9 @@ pub mod schema;
 pub mod signals;
 pub mod templates;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 #[cfg(test)]
 mod proptests;
 

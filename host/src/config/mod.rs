@@ -35,6 +35,16 @@ pub use file::{Format, SEARCH_ORDER};
 pub use keys::{ENV_PREFIX, KEYS, KeySpec, Kind, Section, lookup as lookup_key};
 pub use limits::{MAX_BYTES, MAX_DEPTH};
 pub(crate) use limits::{check_depth, read_bounded};
+
+/// Parses configuration text as `format` (bounds checked first); for the fuzz targets.
+#[doc(hidden)]
+pub fn parse_text(
+    text: &str,
+    format: Format,
+    shown: &Path,
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    file::parse(text, format, shown)
+}
 pub use plugins::{Allow, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, OnError, PluginConfig};
 pub use secret::{MASK, RedactedUrl, Secret, is_secret_key, redact_json, redact_text};
 pub use settings::{
