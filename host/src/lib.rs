@@ -28,5 +28,11 @@ pub mod schema;
 pub mod signals;
 pub mod templates;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
+#[cfg(test)]
+mod proptests;
+
 /// The version of this tool, recorded in the history table and signal payloads.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -381,3 +381,66 @@ fn plugins_list_check_install_inspect() {
         "{unknown:#?}"
     );
 }
+
+/// `-vvv` while a plugin is compiled (a fresh cache): sqlalembic's own traces, and
+/// nothing below WARNING from the compiler or runtime crates, which used to write
+/// tens of megabytes; `SQLALEMBIC_LOG` brings one of them back.
+#[test]
+fn trace_verbosity_keeps_other_crates_at_warning() {
+    let p = project(&format!(
+        "[logging]\nLOGGING_FORMAT = \"%(levelname)s|%(name)s|%(message)s\"\n\n{}",
+        audit_entry()
+    ));
+    p.write("migrations/versions/a1b2c3d4e5f6_create.toml", CREATE);
+    let cache = tempfile::tempdir().expect("cache dir");
+    let cache_dir = cache.path().display().to_string();
+    let run = p.run_env(&["-vvv", "migrate"], &[(CACHE_ENV, cache_dir.as_str())]);
+    run.success();
+    assert!(run.stderr.len() < 1_000_000, "{} bytes", run.stderr.len());
+    let levels = ["TRACE|", "DEBUG|", "INFO|"];
+    let mut own = 0;
+    for line in run.stderr.lines() {
+        if levels.iter().any(|l| line.contains(l)) {
+            let target = line.split('|').nth(1).unwrap_or_default();
+            assert!(target.starts_with("sqlalembic"), "{line}");
+            own += 1;
+        }
+    }
+    assert!(own > 0, "{run:#?}");
+    assert!(run.stderr.contains("DEBUG|sqlalembic"), "{run:#?}");
+    let cache = tempfile::tempdir().expect("cache dir");
+    let cache_dir = cache.path().display().to_string();
+    let p = project(&format!(
+        "[logging]\nLOGGING_FORMAT = \"%(levelname)s|%(name)s|%(message)s\"\n\n{}",
+        audit_entry()
+    ));
+    p.write("migrations/versions/a1b2c3d4e5f6_create.toml", CREATE);
+    let run = p.run_env(
+        &["-v", "migrate"],
+        &[
+            (CACHE_ENV, cache_dir.as_str()),
+            (
+                "SQLALEMBIC_LOG",
+                "wasmtime=debug,cranelift=debug,cranelift_codegen=debug,wasmtime_cranelift=debug",
+            ),
+        ],
+    );
+    run.success();
+    let foreign = run
+        .stderr
+        .lines()
+        .filter(|l| {
+            l.starts_with("DEBUG|")
+                && !l
+                    .split('|')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .starts_with("sqlalembic")
+        })
+        .count();
+    assert!(
+        foreign > 0,
+        "SQLALEMBIC_LOG named them: {}",
+        &run.stderr[..run.stderr.len().min(3000)]
+    );
+}

@@ -1018,6 +1018,81 @@ fn raw_sql_revisions_apply_and_roll_back() {
     assert!(!tables(&p).contains(&"audit".to_owned()));
 }
 
+/// A trigger whose `BEGIN ... END` body holds `;` (and a `CASE ... END`) is one
+/// statement, from a `.sql` revision and from a `sql` op; on MySQL also inside
+/// `DELIMITER` lines. Each trigger fires on insert.
+fn triggers_with_bodies_are_created_whole(p: Db) {
+    let mysql = p.db.backend == Backend::Mysql;
+    let (timing, setter) = if mysql {
+        (
+            "BEFORE",
+            "SET NEW.n = CASE WHEN NEW.n IS NULL THEN 0 ELSE NEW.n + 1 END;",
+        )
+    } else {
+        ("AFTER", "SELECT CASE WHEN NEW.n IS NULL THEN 0 ELSE 1 END;")
+    };
+    p.write(
+        &format!("migrations/versions/{A}_trigger.sql"),
+        &format!(
+            "-- revision: {A}\n-- message: trigger from a sql file\n\n-- +upgrade\n\
+             CREATE TABLE items (id INTEGER PRIMARY KEY, n INTEGER);\n\
+             CREATE TABLE audit (item_id INTEGER, note VARCHAR(40));\n\
+             CREATE TRIGGER items_audit {timing} INSERT ON items FOR EACH ROW\nBEGIN\n  \
+             INSERT INTO audit (item_id, note) VALUES (NEW.id, 'added; from file');\n  \
+             {setter}\nEND;\n\n-- +downgrade\nDROP TRIGGER items_audit;\nDROP TABLE audit;\nDROP TABLE items;\n"
+        ),
+    );
+    let second = if mysql {
+        "DELIMITER //\nCREATE TRIGGER items_audit2 AFTER INSERT ON items FOR EACH ROW\nBEGIN\n  \
+         INSERT INTO audit (item_id, note) VALUES (NEW.id, 'again; from op');\n  \
+         IF NEW.n > 100 THEN INSERT INTO audit (item_id, note) VALUES (NEW.id, 'big'); END IF;\nEND//\nDELIMITER ;\n"
+    } else {
+        "CREATE TRIGGER items_audit2 AFTER INSERT ON items FOR EACH ROW\nBEGIN\n  \
+         INSERT INTO audit (item_id, note) VALUES (NEW.id, 'again; from op');\n  \
+         INSERT INTO audit (item_id, note) SELECT NEW.id, 'big' WHERE NEW.n > 100;\nEND;\n"
+    };
+    rev(
+        &p,
+        B,
+        Some(A),
+        &format!(
+            "[[upgrade]]\nop = \"sql\"\nsql = '''\n{second}'''\n\n\
+             [[downgrade]]\nop = \"sql\"\nsql = \"DROP TRIGGER items_audit2\"\n"
+        ),
+    );
+    p.run(&["migrate"]).success();
+    assert_eq!(p.versions(), [B]);
+    p.query("INSERT INTO items (id, n) VALUES (1, 500)");
+    let notes = first_column(p.query("SELECT note FROM audit"));
+    assert_eq!(
+        notes,
+        ["added; from file", "again; from op", "big"],
+        "both triggers fired"
+    );
+    if mysql {
+        let n = first_column(p.query("SELECT CAST(n AS CHAR) FROM items"));
+        assert_eq!(n, ["501"], "the BEFORE trigger's CASE ran");
+    }
+    p.run(&["rollback", "base"]).success();
+    assert!(
+        !p.tables().contains(&"items".to_owned()),
+        "{:?}",
+        p.tables()
+    );
+}
+
+mod triggers_with_bodies_are_created_whole {
+    use sqlalembic::db::Backend;
+    #[test]
+    fn sqlite() {
+        super::triggers_with_bodies_are_created_whole(super::project_on(Backend::Sqlite));
+    }
+    #[test]
+    fn mysql() {
+        super::triggers_with_bodies_are_created_whole(super::project_on(Backend::Mysql));
+    }
+}
+
 #[test]
 fn a_bad_revision_id_is_refused_with_its_location() {
     let p = project();
@@ -1042,12 +1117,33 @@ fn missing_parent_and_cycles_name_the_revisions() {
     run.code(2);
     assert!(run.stderr.contains(A) && run.stderr.contains(B), "{run:#?}");
 
+    // A cycle names each of its files and revisions, and not what only hangs off it.
     let p = project();
     rev(&p, A, Some(B), "");
     rev(&p, B, Some(A), "");
+    rev(&p, C, Some(A), "");
     let run = p.run(&["heads"]);
     run.code(2);
-    assert!(run.stderr.contains("Cycle"), "{run:#?}");
+    assert!(
+        run.stderr.contains("Cycle is detected in revisions"),
+        "{run:#?}"
+    );
+    for line in [
+        format!("  {A}  migrations/versions/{A}_rev.toml -> {B}"),
+        format!("  {B}  migrations/versions/{B}_rev.toml -> {A}"),
+    ] {
+        assert!(run.stderr.contains(&line), "{line}\n{run:#?}");
+    }
+    assert!(run.stderr.contains("these 2 files form it"), "{run:#?}");
+    assert!(!run.stderr.contains(&format!("{C}_rev.toml")), "{run:#?}");
+    assert!(run.stderr.contains("to break the cycle"), "{run:#?}");
+    let run = p.run(&["validate"]);
+    run.code(1);
+    assert!(
+        run.stdout
+            .contains(&format!("  {B}  migrations/versions/{B}_rev.toml -> {A}")),
+        "{run:#?}"
+    );
 }
 
 /// A server that is down, a wrong password, a database that does not exist: one line,
@@ -1228,10 +1324,31 @@ fn validate_reads_every_body_and_names_the_mistake() {
             .contains(&format!("REV011: {at}: Unknown op `add_colum`")),
         "{run:#?}"
     );
-    assert!(run.stderr.starts_with(&at), "{run:#?}");
+    // Printed once, not once as a diagnostic and again in the list.
+    assert_eq!(
+        run.all().matches("Unknown op `add_colum`").count(),
+        1,
+        "{run:#?}"
+    );
     let run = p.run(&["--format", "json", "validate"]);
     run.code(1);
     assert_eq!(run.json()["problems"][0]["revision"], B, "{run:#?}");
+    assert_eq!(
+        run.all().matches("Unknown op `add_colum`").count(),
+        1,
+        "{run:#?}"
+    );
+    // `status` lists the pending file that does not parse as a problem.
+    let run = p.run(&["status"]);
+    run.success();
+    assert!(run.stdout.contains("Problems:   1\n"), "{run:#?}");
+    assert!(
+        run.stdout
+            .contains(&format!("  - {at}: Unknown op `add_colum`")),
+        "{run:#?}"
+    );
+    let run = p.run(&["--format", "json", "status"]);
+    assert_eq!(run.json()["problems"][0]["code"], "REV011", "{run:#?}");
     // Nothing ran: the database stays at A.
     let run = p.run(&["migrate"]);
     run.code(2);

@@ -287,6 +287,9 @@ pub struct MakemigrationsArgs {
     /// Treat a dropped and an added column (or table) as a rename: `table.old:new` or `old:new`
     #[arg(long, value_name = "FROM:TO")]
     pub rename: Vec<String>,
+    /// Treat a rename candidate as the drop and add it looks like (the data of FROM is lost)
+    #[arg(long, value_name = "FROM:TO")]
+    pub no_rename: Vec<String>,
 }
 
 #[derive(Debug, Args)]

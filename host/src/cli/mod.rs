@@ -211,10 +211,12 @@ fn execute(cli: &Cli, printer: &mut Printer, dispatcher: &Dispatcher) -> Result<
             root: Some(l.settings.project_root.clone()),
             verbosity: cli.global.verbose as i8 - cli.global.quiet as i8,
             color: printer_color(cli),
+            filter: log_filter(),
         },
         None => LogOptions {
             verbosity: cli.global.verbose as i8 - cli.global.quiet as i8,
             color: printer_color(cli),
+            filter: log_filter(),
             ..LogOptions::default()
         },
     };
@@ -336,6 +338,13 @@ fn signal_context(settings: &config::Settings) -> serde_json::Map<String, serde_
         }),
     );
     context
+}
+
+/// Extra log directives for other crates, from `SQLALEMBIC_LOG` (empty counts as unset).
+fn log_filter() -> Option<String> {
+    std::env::var(logging::FILTER_ENV)
+        .ok()
+        .filter(|f| !f.trim().is_empty())
 }
 
 fn printer_color(cli: &Cli) -> bool {

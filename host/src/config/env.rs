@@ -53,6 +53,8 @@ pub(crate) const OWN_VARIABLES: &[&str] = &[
     "SQLALEMBIC_GUEST_TARGET_DIR",
     "SQLALEMBIC_BIN",
     "SQLALEMBIC_CORPUS_CACHE",
+    // Log directives for other crates (`logging::FILTER_ENV`).
+    "SQLALEMBIC_LOG",
 ];
 
 /// The variables of `vars` with the tool's prefix that name no setting, no
@@ -124,15 +126,8 @@ impl DotEnv {
 /// Reads `path` (`shown` is how messages print it) and drops the variables `real`
 /// already has. `None` when there is no such file.
 pub(crate) fn read_dotenv(path: &Path, shown: &Path, real: &Vars) -> Result<Option<DotEnv>, Error> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(Error::Read {
-                path: shown.to_path_buf(),
-                source,
-            });
-        }
+    let Some(text) = super::limits::read_bounded(path, shown, true)? else {
+        return Ok(None);
     };
     let mut vars = Vars::new();
     for item in dotenvy::from_read_iter(text.as_bytes()) {

@@ -51,7 +51,7 @@ impl Format {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Format::Toml => "TOML",
             Format::Yaml => "YAML",
@@ -93,10 +93,7 @@ pub(crate) fn read(path: &Path, shown: &Path) -> Result<FileLayer, Error> {
     let format = Format::of(path).ok_or_else(|| Error::UnknownFormat {
         path: shown.to_path_buf(),
     })?;
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: shown.to_path_buf(),
-        source,
-    })?;
+    let text = super::limits::read_bounded(path, shown, false)?.unwrap_or_default();
     let root = parse(&text, format, shown)?;
     let mut layer = collect(root, &text, shown)?;
     layer.text = text;
@@ -115,6 +112,14 @@ pub(crate) fn parse(text: &str, format: Format, shown: &Path) -> Result<Map<Stri
     if text.trim().is_empty() {
         return Ok(Map::new());
     }
+    if text.len() as u64 > super::limits::MAX_BYTES {
+        return Err(Error::TooLarge {
+            path: shown.to_path_buf(),
+            size: text.len() as u64,
+            limit: super::limits::MAX_BYTES,
+        });
+    }
+    super::limits::check_depth(text, format, shown)?;
     let value = match format {
         Format::Toml => {
             let table: toml::Table = toml::from_str(text).map_err(|e| {

@@ -17,6 +17,7 @@ mod database;
 mod env;
 mod file;
 mod keys;
+mod limits;
 mod plugins;
 mod secret;
 mod settings;
@@ -32,6 +33,18 @@ use serde::Serialize;
 pub use database::{Engine, VALID_ENGINES};
 pub use file::{Format, SEARCH_ORDER};
 pub use keys::{ENV_PREFIX, KEYS, KeySpec, Kind, Section, lookup as lookup_key};
+pub use limits::{MAX_BYTES, MAX_DEPTH};
+pub(crate) use limits::{check_depth, read_bounded};
+
+/// Parses configuration text as `format` (bounds checked first); for the fuzz targets.
+#[doc(hidden)]
+pub fn parse_text(
+    text: &str,
+    format: Format,
+    shown: &Path,
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    file::parse(text, format, shown)
+}
 pub use plugins::{
     Allow, DEFAULT_MEMORY_MB, DEFAULT_OUTPUT_KB, DEFAULT_TIMEOUT_MS, DEFAULT_WRITE_MB, OnError,
     PluginConfig,
@@ -96,6 +109,26 @@ pub enum Error {
         /// `TOML`, `YAML` or `JSON`.
         format: &'static str,
         message: String,
+    },
+    #[error(
+        "`{}` is {size} bytes, over the limit of {limit} bytes for configuration files; keep it to settings (move data elsewhere) or point `--config` at a smaller file",
+        path.display()
+    )]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    #[error(
+        "{}:{line}:{col}: Invalid {format}: tables and lists nest deeper than {limit} levels here; a configuration needs a few levels at most, so flatten this value",
+        path.display()
+    )]
+    TooDeep {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        format: &'static str,
+        limit: usize,
     },
     #[error("{}:{line}:{col}: Invalid `.env` syntax", path.display())]
     DotEnv {
@@ -825,6 +858,110 @@ mod tests {
         );
     }
 
+    /// Deeply nested files, at 2 MB and at 60 kB, in every format: refused with the
+    /// file, the limit and the fix, in well under a second (a 2 MB nested YAML file
+    /// took 43 minutes to parse before).
+    #[test]
+    fn oversized_and_deeply_nested_files_are_refused_quickly() {
+        let levels = 300_000;
+        let yaml_block: String = (0..200).map(|d| format!("{}k:\n", " ".repeat(d))).collect();
+        let big = [
+            (
+                "sqlalembic.yaml",
+                format!(
+                    "database: {}{}",
+                    "[".repeat(levels * 3),
+                    "]".repeat(levels * 3)
+                ),
+            ),
+            (
+                "sqlalembic.json",
+                format!(
+                    "{{\"database\": {}{}}}",
+                    "[".repeat(levels * 3),
+                    "]".repeat(levels * 3)
+                ),
+            ),
+            (
+                "sqlalembic.toml",
+                format!(
+                    "[database]\nk = {}{}\n",
+                    "[".repeat(levels * 3),
+                    "]".repeat(levels * 3)
+                ),
+            ),
+        ];
+        for (name, text) in &big {
+            assert!(text.len() > 1_800_000, "{name}: {}", text.len());
+            let p = Project::new();
+            p.write(name, text);
+            let started = std::time::Instant::now();
+            let err = p.load_err(&[]);
+            assert!(
+                started.elapsed().as_millis() < 500,
+                "{name}: {:?}",
+                started.elapsed()
+            );
+            assert!(matches!(err, Error::TooLarge { .. }), "{name}: {err}");
+            let shown = err.to_string();
+            assert!(shown.starts_with(&format!("`{name}` is ")), "{shown}");
+            assert!(shown.contains("over the limit of 1048576 bytes"), "{shown}");
+        }
+        let small = [
+            (
+                "sqlalembic.yaml",
+                format!("database: {}{}", "[".repeat(20_000), "]".repeat(20_000)),
+                "sqlalembic.yaml:1:",
+            ),
+            ("sqlalembic.yaml", yaml_block, "sqlalembic.yaml:32:"),
+            (
+                "sqlalembic.json",
+                format!(
+                    "{{\"a\": {}{}}}",
+                    "{\"a\": ".repeat(20_000),
+                    "}".repeat(20_000)
+                ),
+                "sqlalembic.json:1:",
+            ),
+            (
+                "sqlalembic.toml",
+                format!("[{}]\n", vec!["a"; 20_000].join(".")),
+                "sqlalembic.toml:1:",
+            ),
+        ];
+        for (name, text, at) in &small {
+            assert!(text.len() < MAX_BYTES as usize);
+            let p = Project::new();
+            p.write(name, text);
+            let started = std::time::Instant::now();
+            let err = p.load_err(&[]);
+            assert!(
+                started.elapsed().as_millis() < 500,
+                "{name}: {:?}",
+                started.elapsed()
+            );
+            let shown = err.to_string();
+            assert!(
+                matches!(
+                    err,
+                    Error::TooDeep {
+                        limit: MAX_DEPTH,
+                        ..
+                    }
+                ),
+                "{name}: {shown}"
+            );
+            assert!(shown.starts_with(at), "{shown}");
+            assert!(shown.contains("nest deeper than 32 levels"), "{shown}");
+            assert!(shown.contains("flatten"), "{shown}");
+        }
+        let p = Project::new();
+        p.write(".env", &"DB_HOST=x\n".repeat(120_000));
+        let err = p.load_err(&[]);
+        assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+        assert!(err.to_string().starts_with("`.env` is "), "{err}");
+    }
+
     #[test]
     fn broken_files_report_line_and_column() {
         for (name, text, prefix) in [
@@ -911,6 +1048,7 @@ mod tests {
             ("SQLALEMBIC_PLUGIN_CACHE", "/tmp/c"),
             ("SQLALEMBIC_APPROVE_DESTRUCTIVE", "yes"),
             ("SQLALEMBIC_WEBHOOK_URL", "http://h/"),
+            ("SQLALEMBIC_LOG", "wasmtime=debug"),
             ("SQLALEMBIC_DB_HOST", "h"),
         ]);
     }

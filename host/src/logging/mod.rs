@@ -45,6 +45,13 @@ pub const DEFAULT_LEVEL: &str = "WARNING";
 /// The level names a user may configure, in the order `-v` walks down.
 pub const LEVEL_NAMES: &[&str] = &["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
 
+/// The environment variable with extra `target=level` directives (as `RUST_LOG`
+/// writes them) for other crates' logs, which otherwise stay at WARNING or above.
+pub const FILTER_ENV: &str = "SQLALEMBIC_LOG";
+
+/// The target prefix of this crate's own events.
+const OWN_TARGET: &str = "sqlalembic";
+
 /// Everything that can go wrong while setting up logging.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -73,6 +80,10 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "Invalid log filter `{filter}` (from `{FILTER_ENV}`): {reason}; write directives like `wasmtime=debug,cranelift_codegen=trace`"
+    )]
+    BadFilter { filter: String, reason: String },
     #[error("A global logger is already installed: {reason}")]
     AlreadyInstalled { reason: String },
 }
@@ -108,6 +119,12 @@ pub struct LogOptions {
     pub verbosity: i8,
     /// Colour the level name (only when writing to stderr).
     pub color: bool,
+    /// `target=level` directives (comma-separated, `RUST_LOG` syntax) from
+    /// [`FILTER_ENV`]; they win over the defaults for the targets they name. Without
+    /// them, only this crate's events follow `level` and `verbosity`: other crates (the
+    /// WebAssembly compiler and runtime, the database drivers) log warnings and errors
+    /// only, since their debug output is many megabytes per plugin compiled.
+    pub filter: Option<String>,
 }
 
 impl Default for LogOptions {
@@ -119,6 +136,7 @@ impl Default for LogOptions {
             root: None,
             verbosity: 0,
             color: false,
+            filter: None,
         }
     }
 }
@@ -160,6 +178,48 @@ pub fn level_filter(level: &str, verbosity: i8) -> Result<LevelFilter, Error> {
     };
     let step = (index - i64::from(verbosity)).clamp(0, 5);
     Ok(STEPS[usize::try_from(step).unwrap_or(3)])
+}
+
+/// The per-target filter: this crate at `own`, every other crate at `own` but never
+/// below WARNING, then the user's `directives`, which replace a default for the same
+/// target (a bare level replaces the other crates' default).
+pub fn target_filter(
+    own: LevelFilter,
+    directives: Option<&str>,
+) -> Result<tracing_subscriber::EnvFilter, Error> {
+    let level_name = |l: LevelFilter| l.to_string().to_ascii_lowercase();
+    let others = std::cmp::min(own, LevelFilter::WARN);
+    let user: Vec<&str> = directives
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    let target_of = |d: &str| -> Option<String> {
+        match d.split_once('=') {
+            Some((target, _)) => Some(target.split('[').next().unwrap_or(target).to_owned()),
+            None if d.parse::<LevelFilter>().is_ok() => None,
+            None => Some(d.split('[').next().unwrap_or(d).to_owned()),
+        }
+    };
+    let mut all: Vec<String> = Vec::new();
+    if !user.iter().any(|d| target_of(d).is_none()) {
+        all.push(level_name(others));
+    }
+    if !user
+        .iter()
+        .any(|d| target_of(d).as_deref() == Some(OWN_TARGET))
+    {
+        all.push(format!("{OWN_TARGET}={}", level_name(own)));
+    }
+    all.extend(user.iter().map(|d| (*d).to_owned()));
+    tracing_subscriber::EnvFilter::builder()
+        .with_regex(false)
+        .parse(all.join(","))
+        .map_err(|e| Error::BadFilter {
+            filter: directives.unwrap_or_default().to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 /// Where [`init`] writes: the options' file (appended, its folder must exist) or stderr.
@@ -216,7 +276,10 @@ pub fn make_subscriber<W>(
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = level_filter(&opts.level, opts.verbosity)?;
+    let filter = target_filter(
+        level_filter(&opts.level, opts.verbosity)?,
+        opts.filter.as_deref(),
+    )?;
     let format = opts.format.trim();
     let style = if format.eq_ignore_ascii_case("json") {
         Style::Json
@@ -693,6 +756,47 @@ mod tests {
         assert_eq!(
             capture(&o, || tracing::error!("boom")),
             "\x1b[31mERROR\x1b[0m boom\n"
+        );
+    }
+
+    /// `-vvv` shows this crate's traces and other crates' warnings only, unless
+    /// `SQLALEMBIC_LOG` names them.
+    #[test]
+    fn other_crates_stay_at_warning_unless_named() {
+        let emit = || {
+            tracing::trace!(target: "sqlalembic::plugins", "own trace");
+            tracing::trace!(target: "cranelift_codegen::isa", "compiler trace");
+            tracing::debug!(target: "wasmtime::runtime", "runtime debug");
+            tracing::warn!(target: "wasmtime::runtime", "runtime warning");
+            tracing::info!(target: "sqlx::query", "driver info");
+        };
+        let shown = |verbosity: i8, filter: Option<&str>| {
+            let mut o = opts("WARNING", "%(name)s %(message)s", verbosity);
+            o.filter = filter.map(str::to_owned);
+            capture(&o, emit)
+        };
+        assert_eq!(
+            shown(3, None),
+            "sqlalembic::plugins own trace\nwasmtime::runtime runtime warning\n"
+        );
+        assert_eq!(shown(0, None), "wasmtime::runtime runtime warning\n");
+        assert_eq!(
+            shown(3, Some("cranelift_codegen=trace, sqlx=info")),
+            "sqlalembic::plugins own trace\ncranelift_codegen::isa compiler trace\nwasmtime::runtime runtime warning\nsqlx::query driver info\n"
+        );
+        assert_eq!(
+            shown(0, Some("debug,sqlalembic=error")),
+            "wasmtime::runtime runtime debug\nwasmtime::runtime runtime warning\nsqlx::query driver info\n"
+        );
+        let mut o = opts("WARNING", "%(message)s", 0);
+        o.filter = Some("wasmtime=loud".into());
+        let err = make_subscriber(&o, Buffer::default())
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string()
+                .starts_with("Invalid log filter `wasmtime=loud` (from `SQLALEMBIC_LOG`)"),
+            "{err}"
         );
     }
 

@@ -23,6 +23,129 @@ pub enum LoadError {
     /// The files are fine but their links are not.
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// The links go round in a circle: the graph's error and the files in the circle.
+    #[error("{}", .0.describe(|p| p.display().to_string()))]
+    Cycle(CycleError),
+}
+
+/// A `down_revision` (or `depends_on`) cycle with the files that form it.
+#[derive(Debug)]
+pub struct CycleError {
+    /// [`GraphError::Cycle`] or [`GraphError::DependencyCycle`].
+    pub error: GraphError,
+    /// The revisions on the cycle (and on links between cycles), sorted by id: id,
+    /// file, and the links that keep them in it.
+    pub members: Vec<CycleMember>,
+}
+
+/// One revision caught in a cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleMember {
+    pub revision: String,
+    pub path: PathBuf,
+    /// Its `down_revision` (and, for a dependency cycle, `depends_on`) entries that lead
+    /// into the cycle.
+    pub links: Vec<String>,
+}
+
+impl CycleError {
+    /// The message, with each file shown by `show`.
+    pub fn describe(&self, show: impl Fn(&Path) -> String) -> String {
+        let what = match self.error {
+            GraphError::DependencyCycle { .. } => "`down_revision` and `depends_on`",
+            _ => "`down_revision`",
+        };
+        let mut out = format!(
+            "{}; the {what} links of these {} file{} form it:",
+            self.error,
+            self.members.len(),
+            if self.members.len() == 1 { "" } else { "s" }
+        );
+        for m in &self.members {
+            out.push_str(&format!(
+                "\n  {}  {} -> {}",
+                m.revision,
+                show(&m.path),
+                m.links.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+/// The revisions of `files` that lie on a cycle of their links (`down_revision`, plus
+/// `depends_on` when `dependencies`): what is left after peeling, again and again, the
+/// revisions nothing in the rest points to or that point to nothing in the rest.
+fn cycle_members(files: &[RevisionFile], dependencies: bool) -> Vec<CycleMember> {
+    let index: HashMap<&str, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.revision.as_str(), i))
+        .collect();
+    let edges: Vec<Vec<usize>> = files
+        .iter()
+        .map(|f| {
+            let deps = dependencies.then_some(&f.depends_on).into_iter().flatten();
+            let mut out: Vec<usize> = f
+                .down_revisions
+                .iter()
+                .chain(deps)
+                .filter_map(|d| index.get(d.as_str()).copied())
+                .collect();
+            out.dedup();
+            out
+        })
+        .collect();
+    let n = files.len();
+    let mut alive = vec![true; n];
+    let mut outgoing: Vec<usize> = edges.iter().map(Vec::len).collect();
+    let mut incoming = vec![0usize; n];
+    let mut parents_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (from, targets) in edges.iter().enumerate() {
+        for &to in targets {
+            incoming[to] += 1;
+            parents_of[to].push(from);
+        }
+    }
+    let mut queue: Vec<usize> = (0..n)
+        .filter(|&i| incoming[i] == 0 || outgoing[i] == 0)
+        .collect();
+    while let Some(i) = queue.pop() {
+        if !alive[i] {
+            continue;
+        }
+        alive[i] = false;
+        for &to in &edges[i] {
+            if alive[to] {
+                incoming[to] -= 1;
+                if incoming[to] == 0 {
+                    queue.push(to);
+                }
+            }
+        }
+        for &from in &parents_of[i] {
+            if alive[from] {
+                outgoing[from] -= 1;
+                if outgoing[from] == 0 {
+                    queue.push(from);
+                }
+            }
+        }
+    }
+    let mut members: Vec<CycleMember> = (0..n)
+        .filter(|&i| alive[i])
+        .map(|i| CycleMember {
+            revision: files[i].revision.clone(),
+            path: files[i].path.clone(),
+            links: edges[i]
+                .iter()
+                .filter(|&&to| alive[to])
+                .map(|&to| files[to].revision.clone())
+                .collect(),
+        })
+        .collect();
+    members.sort_by(|a, b| a.revision.cmp(&b.revision));
+    members
 }
 
 fn render_file_errors(errors: &[FileError]) -> String {
@@ -59,7 +182,15 @@ impl ScriptDir {
                 replaces: f.replaces.clone(),
             })
             .collect();
-        let graph = RevisionGraph::new(nodes)?;
+        let graph = match RevisionGraph::new(nodes) {
+            Ok(graph) => graph,
+            Err(error @ (GraphError::Cycle { .. } | GraphError::DependencyCycle { .. })) => {
+                let dependencies = matches!(error, GraphError::DependencyCycle { .. });
+                let members = cycle_members(&files, dependencies);
+                return Err(LoadError::Cycle(CycleError { error, members }));
+            }
+            Err(error) => return Err(LoadError::Graph(error)),
+        };
         let files = files.into_iter().map(|f| (f.revision.clone(), f)).collect();
         Ok(ScriptDir {
             dir: dir.to_path_buf(),

@@ -3,10 +3,11 @@
 //!
 //! `makemigrations` refuses a database that is not at the head it builds on (the ops
 //! would repeat the pending revisions), never writes a file when nothing changed, asks
-//! about rename candidates only on a terminal (else `--rename` decides), lists
-//! destructive and locking ops as warnings on stderr and as comments in the file, and
-//! sends them with `migration_generated` (ops, warnings with their codes, file) for
-//! policy and audit handlers, whose warnings are shown. `check` compares the models
+//! about rename candidates only on a terminal (else `--rename` or `--no-rename`
+//! decide, and an undecided candidate writes nothing), lists destructive and locking
+//! ops as warnings on stderr and as comments in the file, and sends them with
+//! `migration_generated` (ops, warnings with their codes, file) for policy and audit
+//! handlers, whose warnings are shown. `check` compares the models
 //! with the database as the pending revisions will leave it (their ops replayed onto
 //! the introspected schema), so an empty CI database is as good a gate as a migrated
 //! one.
@@ -82,17 +83,63 @@ pub fn makemigrations(
         ms = started.elapsed().as_millis() as u64,
         "Models compared with the database"
     );
+    let mut declined = Vec::new();
+    for spec in &args.no_rename {
+        let rename = parse_rename(spec, &desired, &actual)?;
+        if !changes.rename_candidates.contains(&rename) {
+            return Err(Failure::usage(format!(
+                "`--no-rename {spec}` matches no rename candidate of this change"
+            ))
+            .hint("Only a drop and an add that look like a rename need `--no-rename`"));
+        }
+        declined.push(rename);
+    }
     if !changes.rename_candidates.is_empty() && interactive(ctx) {
         let mut accepted = false;
         for candidate in changes.rename_candidates.clone() {
+            if declined.contains(&candidate) {
+                continue;
+            }
             if ask(&format!("Did you rename {candidate}? [y/N] ")) {
                 options.renames.push(candidate);
                 accepted = true;
+            } else {
+                declined.push(candidate);
             }
         }
         if accepted {
             changes = compute(&desired, &actual, dialect.as_ref(), &options)?;
         }
+    }
+    // Off a terminal an undecided candidate writes nothing: a file with the drop would
+    // be in the way of the `--rename` run, and applying it loses the data.
+    let undecided: Vec<&Rename> = changes
+        .rename_candidates
+        .iter()
+        .filter(|c| !declined.contains(c))
+        .collect();
+    if !undecided.is_empty() {
+        let what: Vec<String> = undecided.iter().map(ToString::to_string).collect();
+        let rename: Vec<String> = undecided
+            .iter()
+            .map(|c| format!("--rename {}", c.spec()))
+            .collect();
+        let drop: Vec<String> = undecided
+            .iter()
+            .map(|c| format!("--no-rename {}", c.spec()))
+            .collect();
+        return Err(Failure::usage(format!(
+            "No revision was written: it would drop and add what may be a rename of {}",
+            what.join(", ")
+        ))
+        .hint(format!(
+            "If it is a rename, run again with `{}` to keep the data",
+            rename.join(" ")
+        ))
+        .hint(format!(
+            "If it is not, run again with `{}` to drop and add (the data is lost)",
+            drop.join(" ")
+        )));
     }
 
     server_warnings(mariadb, &mut changes);

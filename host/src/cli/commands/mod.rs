@@ -87,6 +87,7 @@ pub fn arguments(command: &Command) -> Value {
         Command::Makemigrations(a) => json!({
             "message": a.message, "empty": a.empty, "head": a.head,
             "branch_label": a.branch_label, "rename": a.rename,
+            "no_rename": a.no_rename,
         }),
         Command::Migrate(a) => json!({ "target": a.target, "sql": a.sql, "dry_run": a.dry_run }),
         Command::Rollback(a) => json!({ "target": a.target, "sql": a.sql, "dry_run": a.dry_run }),

@@ -268,6 +268,8 @@ fn load_failure(ctx: &Context<'_>, e: LoadError, dir: &std::path::Path) -> Failu
         .with_diagnostics(errors.iter().map(|e| e.diagnostic())),
         LoadError::Graph(g) => Failure::usage(g)
             .hint("Fix the `down_revision` / `depends_on` lines named above; nothing was run"),
+        LoadError::Cycle(c) => Failure::usage(c.describe(|p| relative(ctx, p)))
+            .hint("Point one of these revisions' `down_revision` at an earlier revision (or drop the `depends_on` entry) to break the cycle; nothing was run"),
     }
 }
 

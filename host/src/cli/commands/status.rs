@@ -228,7 +228,16 @@ pub fn status(ctx: &Context<'_>) -> Result<Outcome, Failure> {
     let scripts = &project.scripts;
     let (db_heads, history) = db_state(&project)?;
     let pending = pending(&project, &db_heads)?;
-    let problems = problems(ctx, scripts, &db_heads, &history);
+    let mut problems = problems(ctx, scripts, &db_heads, &history);
+    // A pending revision whose ops do not parse would stop `migrate` half-way through
+    // the plan; its header alone parsed, so say so here.
+    for id in &pending {
+        if let Some(f) = scripts.file(id)
+            && let Err(e) = file::read_full(&f.path)
+        {
+            problems.push(file_problem(ctx, &e, Some(id.clone())));
+        }
+    }
     let heads: Vec<&str> = scripts.graph.heads();
     let branch_points = scripts.graph.branch_points();
     let message = |id: &str| {
@@ -370,13 +379,10 @@ pub(super) fn check_pending(ctx: &Context<'_>) -> Result<Vec<String>, Failure> {
     Ok(pending)
 }
 
-/// `validate`: graph problems, changed or vanished files of applied revisions, several
-/// heads. Exit 1 when anything is found.
-/// A revision file that does not read, shown as its diagnostic and listed as a problem
-/// named relative to the project.
+/// A revision file that does not read, as a problem named relative to the project
+/// (`path:line:col: message`); the caller lists it once.
 fn file_problem(ctx: &Context<'_>, e: &file::FileError, revision: Option<String>) -> Problem {
     let d = e.diagnostic();
-    ctx.printer.diagnostic(&d);
     let mut at = d
         .path
         .as_deref()
@@ -397,6 +403,9 @@ fn file_problem(ctx: &Context<'_>, e: &file::FileError, revision: Option<String>
     }
 }
 
+/// `validate`: graph problems, unreadable bodies, changed or vanished files of applied
+/// revisions, several heads. Exit 1 when anything is found; each problem is printed
+/// once.
 pub fn validate(ctx: &Context<'_>) -> Result<Outcome, Failure> {
     let loaded = ctx.loaded()?;
     let dir = loaded.settings.versions_dir();
@@ -407,6 +416,15 @@ pub fn validate(ctx: &Context<'_>) -> Result<Outcome, Failure> {
                 found.push(file_problem(ctx, e, None));
             }
         }
+        Err(LoadError::Cycle(c)) => found.push(Problem {
+            code: "graph",
+            revision: None,
+            message: c.describe(|p| relative(ctx, p)),
+            hint: Some(
+                "Point one of these revisions' `down_revision` at an earlier revision to break the cycle"
+                    .to_owned(),
+            ),
+        }),
         Err(e @ (LoadError::Graph(_) | LoadError::MissingDir(_))) => found.push(Problem {
             code: "graph",
             revision: None,

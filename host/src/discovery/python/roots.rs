@@ -39,8 +39,20 @@ pub fn detect(root: &Path, configured: &[PathBuf], python: &Path) -> SourceRoots
 
 /// Roots declared in `pyproject.toml`, relative to the project root.
 fn pyproject_roots(root: &Path) -> Vec<PathBuf> {
-    let Ok(text) = std::fs::read_to_string(root.join("pyproject.toml")) else {
-        return Vec::new();
+    let shown = Path::new("pyproject.toml");
+    let bounded = crate::config::read_bounded(&root.join(shown), shown, true).and_then(|text| {
+        if let Some(text) = &text {
+            crate::config::check_depth(text, crate::config::Format::Toml, shown)?;
+        }
+        Ok(text)
+    });
+    let text = match bounded {
+        Ok(Some(text)) => text,
+        Ok(None) => return Vec::new(),
+        Err(e) => {
+            tracing::warn!("{e}; the source roots it declares are not used");
+            return Vec::new();
+        }
     };
     let Ok(doc) = text.parse::<toml::Table>() else {
         return Vec::new();

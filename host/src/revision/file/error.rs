@@ -18,6 +18,11 @@ pub enum FileError {
     #[error("{}: Not a revision file: expected a `.toml` or `.sql` extension", path.display())]
     UnsupportedFile { path: PathBuf },
 
+    /// A name like a revision file's that is no regular file: a dangling symbolic link,
+    /// a link loop, a FIFO, a socket, a device or a folder. It is never opened.
+    #[error("{}: Named like a revision file, but it is {what}", path.display())]
+    NotAFile { path: PathBuf, what: String },
+
     #[error("{}:{line}:{col}: Invalid TOML: {message}", path.display())]
     InvalidToml {
         path: PathBuf,
@@ -151,6 +156,7 @@ impl FileError {
         match self {
             E::Io { path, .. }
             | E::UnsupportedFile { path }
+            | E::NotAFile { path, .. }
             | E::InvalidToml { path, .. }
             | E::InvalidRevisionId { path, .. }
             | E::MissingKey { path, .. }
@@ -193,6 +199,7 @@ impl FileError {
         match self {
             E::Io { .. } => "REV001",
             E::UnsupportedFile { .. } => "REV002",
+            E::NotAFile { .. } => "REV023",
             E::InvalidToml { .. } => "REV003",
             E::InvalidRevisionId { .. } => "REV004",
             E::MissingKey { .. } => "REV005",
@@ -238,6 +245,10 @@ impl FileError {
                 }
                 hints
             }
+            E::NotAFile { .. } => vec![
+                "make it a regular file (or a link to one), or move it out of the versions folder"
+                    .to_owned(),
+            ],
             E::FileNameMismatch { revision, .. } => {
                 vec![format!(
                     "rename the file, or set `revision = \"{revision}\"` to match the name"

@@ -91,10 +91,62 @@ pub fn is_revision_id(id: &str) -> bool {
     id.len() == 12 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// Why `path` is no regular file to read (`None` when it is one), following links.
+/// Nothing is opened, so a FIFO never blocks.
+fn not_a_file(path: &Path) -> Option<String> {
+    let link = std::fs::symlink_metadata(path)
+        .ok()
+        .is_some_and(|m| m.file_type().is_symlink());
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => None,
+        Ok(m) => Some(describe_type(&m.file_type(), link)),
+        Err(e) if link && e.kind() == std::io::ErrorKind::NotFound => Some(format!(
+            "a symbolic link to `{}`, which does not exist",
+            std::fs::read_link(path).map_or_else(|_| "?".to_owned(), |t| t.display().to_string())
+        )),
+        Err(e) if link => Some(format!("a symbolic link that cannot be followed ({e})")),
+        // Missing or unreadable: the read reports it.
+        Err(_) => None,
+    }
+}
+
+fn describe_type(t: &std::fs::FileType, link: bool) -> String {
+    #[cfg(unix)]
+    use std::os::unix::fs::FileTypeExt as _;
+    let what = if t.is_dir() {
+        "a folder"
+    } else {
+        #[cfg(unix)]
+        let special = if t.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_block_device() || t.is_char_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
+        #[cfg(not(unix))]
+        let special = "not a regular file";
+        special
+    };
+    if link {
+        format!("a symbolic link to {what}")
+    } else {
+        what.to_owned()
+    }
+}
+
 fn read_text(path: &Path) -> Result<(RevisionKind, String), FileError> {
     let kind = RevisionKind::from_path(path).ok_or_else(|| FileError::UnsupportedFile {
         path: path.to_path_buf(),
     })?;
+    if let Some(what) = not_a_file(path) {
+        return Err(FileError::NotAFile {
+            path: path.to_path_buf(),
+            what,
+        });
+    }
     let text = std::fs::read_to_string(path).map_err(|source| FileError::Io {
         path: path.to_path_buf(),
         source,
@@ -149,7 +201,9 @@ pub fn parse_str(
 /// Reads the headers of every revision file in `versions_dir`, sorted by file name.
 ///
 /// Considers `*.toml` and `*.sql` files whose name does not start with `.`; everything
-/// else (README, `__pycache__`, editor backups) is ignored. Collects every problem
+/// else (README, `__pycache__`, editor backups) is ignored. Such a name that is no
+/// regular file (a dangling link, a link loop, a FIFO, a folder) is an error, and is
+/// never opened. Collects every problem
 /// instead of stopping at the first: unreadable or invalid files, a file name whose
 /// prefix (before the first `_`) is not its `revision`, two files with one revision.
 pub fn scan_dir(versions_dir: &Path) -> Result<Vec<RevisionFile>, Vec<FileError>> {
@@ -160,6 +214,7 @@ pub fn scan_dir(versions_dir: &Path) -> Result<Vec<RevisionFile>, Vec<FileError>
         }]
     };
     let mut paths = Vec::new();
+    let mut odd = Vec::new();
     for entry in std::fs::read_dir(versions_dir).map_err(io_error)? {
         let entry = entry.map_err(io_error)?;
         let name = entry.file_name();
@@ -167,20 +222,22 @@ pub fn scan_dir(versions_dir: &Path) -> Result<Vec<RevisionFile>, Vec<FileError>
         if name.starts_with('.') || RevisionKind::from_path(Path::new(name)).is_none() {
             continue;
         }
-        let is_file = match entry.file_type() {
-            Ok(t) if t.is_symlink() => entry.path().is_file(),
-            Ok(t) => t.is_file(),
-            Err(_) => true, // let the read report it
-        };
-        if is_file {
-            paths.push(entry.path());
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_file() => paths.push(path),
+            // Links, FIFOs, sockets, folders: reported, never opened (a FIFO blocks).
+            _ => match not_a_file(&path) {
+                None => paths.push(path),
+                Some(what) => odd.push(FileError::NotAFile { path, what }),
+            },
         }
     }
     paths.sort();
+    odd.sort_by(|a, b| a.path().cmp(&b.path()));
 
     let results = read_headers(&paths);
     let mut files: Vec<RevisionFile> = Vec::with_capacity(paths.len());
-    let mut errors = Vec::new();
+    let mut errors = odd;
     let mut seen: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
     for result in results {
         match result {

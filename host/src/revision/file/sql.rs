@@ -202,19 +202,82 @@ fn split_list(value: &str) -> Vec<String> {
 }
 
 /// Splits SQL text into statements at `;`, ignoring `;` inside quotes (`'...'`, `"..."`,
-/// `` `...` ``), comments (`--`, `/* */`, nested as in PostgreSQL) and dollar-quoted
-/// bodies (`$$...$$`, `$tag$...$tag$`). Backslash escapes only in `E'...'` strings
-/// (PostgreSQL); use [`split_mysql_statements`] for MySQL's backslash escapes and `#`
-/// comments. Statements are trimmed, without the `;`; chunks holding only comments or
-/// whitespace are dropped.
+/// `` `...` ``), comments (`--`, `/* */`, nested as in PostgreSQL), dollar-quoted
+/// bodies (`$$...$$`, `$tag$...$tag$`) and the `BEGIN ... END` body of a `CREATE
+/// TRIGGER`, `PROCEDURE`, `FUNCTION` or `EVENT` (`CASE ... END` inside counted, so
+/// SQLite triggers and PostgreSQL's `BEGIN ATOMIC` stay whole). Backslash escapes only
+/// in `E'...'` strings (PostgreSQL); use [`split_mysql_statements`] for MySQL's
+/// backslash escapes, `#` comments and `DELIMITER`. Statements are trimmed, without
+/// the `;`; chunks holding only comments or whitespace are dropped.
 pub fn split_sql_statements(text: &str) -> Vec<String> {
     split(text, false)
 }
 
 /// [`split_sql_statements`] with MySQL's rules: backslash escapes in all quoted strings,
-/// `#` line comments, no nested block comments, no dollar quoting.
+/// `#` line comments, no nested block comments, no dollar quoting, and the `mysql`
+/// client's `DELIMITER x` lines (at the start of a line between statements), after
+/// which statements end at `x` instead of `;` until the next `DELIMITER` line. The
+/// `DELIMITER` lines themselves are not statements. In stored programs, `END IF`,
+/// `END LOOP`, `END WHILE`, `END REPEAT` and `END FOR` do not close a `BEGIN`.
 pub fn split_mysql_statements(text: &str) -> Vec<String> {
     split(text, true)
+}
+
+/// Words that make a `CREATE` statement one whose `BEGIN ... END` body holds `;`.
+const ROUTINES: [&str; 4] = ["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"];
+
+/// Where the statement being read stands: the words before its first `(` decide
+/// whether it is a routine, whose `BEGIN`/`CASE` ... `END` blocks are counted.
+#[derive(Default)]
+struct Block {
+    words: usize,
+    create: bool,
+    head_done: bool,
+    routine: bool,
+    depth: usize,
+}
+
+impl Block {
+    fn word(&mut self, word: &str, after: &[u8]) -> usize {
+        let upper = word.to_ascii_uppercase();
+        if !self.head_done {
+            if self.words == 0 {
+                self.create = upper == "CREATE";
+            } else if self.create && ROUTINES.contains(&upper.as_str()) {
+                self.routine = true;
+            }
+        }
+        self.words += 1;
+        if !self.routine {
+            return 0;
+        }
+        match upper.as_str() {
+            "BEGIN" | "CASE" => self.depth += 1,
+            "END" if self.depth > 0 => {
+                // `END IF` and the like close what was not counted; `END CASE` closes
+                // a counted `CASE`, whose word must not open another.
+                let ws = after.iter().take_while(|c| c.is_ascii_whitespace()).count();
+                let rest = &after[ws..];
+                let len = rest
+                    .iter()
+                    .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_')
+                    .count();
+                let next = std::str::from_utf8(&rest[..len])
+                    .unwrap_or_default()
+                    .to_ascii_uppercase();
+                match next.as_str() {
+                    "IF" | "LOOP" | "WHILE" | "REPEAT" | "FOR" => return ws + len,
+                    "CASE" => {
+                        self.depth -= 1;
+                        return ws + len;
+                    }
+                    _ => self.depth -= 1,
+                }
+            }
+            _ => {}
+        }
+        0
+    }
 }
 
 fn split(text: &str, mysql: bool) -> Vec<String> {
@@ -224,10 +287,25 @@ fn split(text: &str, mysql: bool) -> Vec<String> {
     let mut statements = Vec::new();
     let mut start = 0;
     let mut has_code = false;
+    let mut block = Block::default();
+    let mut delimiter: Vec<u8> = b";".to_vec();
     let mut i = 0;
+    let mut finish = |from: usize, to: usize, has_code: &mut bool, block: &mut Block| {
+        if *has_code {
+            statements.push(text[from..to].trim().to_owned());
+        }
+        *has_code = false;
+        *block = Block::default();
+    };
     while i < len {
         let c = b[i];
         let next = b.get(i + 1).copied();
+        if delimiter != b";" && b[i..].starts_with(&delimiter) {
+            finish(start, i, &mut has_code, &mut block);
+            i += delimiter.len();
+            start = i;
+            continue;
+        }
         match c {
             b'\'' | b'"' | b'`' => {
                 let e_string = c == b'\''
@@ -251,13 +329,48 @@ fn split(text: &str, mysql: bool) -> Vec<String> {
                 }
                 has_code = true;
             }
-            b';' => {
-                if has_code {
-                    statements.push(text[start..i].trim().to_owned());
-                }
+            b';' if delimiter == b";" && block.depth == 0 => {
+                finish(start, i, &mut has_code, &mut block);
                 i += 1;
                 start = i;
-                has_code = false;
+            }
+            b'(' => {
+                block.head_done = true;
+                has_code = true;
+                i += 1;
+            }
+            c if (c.is_ascii_alphabetic() || c == b'_') && (i == 0 || !is_ident(b[i - 1])) => {
+                let end = i + b[i..]
+                    .iter()
+                    .take_while(|&&c| is_ident(c) || c == b'$')
+                    .count();
+                let word = &text[i..end];
+                if mysql
+                    && !has_code
+                    && word.eq_ignore_ascii_case("DELIMITER")
+                    && first_on_line(b, i)
+                {
+                    let line_end = b[end..]
+                        .iter()
+                        .position(|&c| c == b'\n')
+                        .map_or(len, |p| end + p);
+                    let arg = text[end..line_end].trim();
+                    let new = arg.split_whitespace().next().unwrap_or_default();
+                    if !new.is_empty() && end < len && b[end].is_ascii_whitespace() {
+                        delimiter = new.as_bytes().to_vec();
+                        i = line_end;
+                        start = i;
+                        continue;
+                    }
+                }
+                let keyword = i == 0 || b[i - 1] != b'.';
+                let skip = if keyword {
+                    block.word(word, &b[end..])
+                } else {
+                    0
+                };
+                has_code = true;
+                i = end + skip;
             }
             c => {
                 if !c.is_ascii_whitespace() {
@@ -267,10 +380,17 @@ fn split(text: &str, mysql: bool) -> Vec<String> {
             }
         }
     }
-    if has_code {
-        statements.push(text[start..].trim().to_owned());
-    }
+    finish(start, len, &mut has_code, &mut block);
     statements
+}
+
+/// True when only whitespace stands between the line start and `i`.
+fn first_on_line(b: &[u8], i: usize) -> bool {
+    b[..i]
+        .iter()
+        .rev()
+        .take_while(|&&c| c != b'\n')
+        .all(u8::is_ascii_whitespace)
 }
 
 /// Index just past the closing quote (doubled quotes and, with `escapes`, backslashes
@@ -366,6 +486,65 @@ mod tests {
                 "SELECT E'a\\';b'",
                 "SELECT 2",
             ]
+        );
+    }
+
+    #[test]
+    fn trigger_and_routine_bodies_stay_whole() {
+        let sqlite = "CREATE TABLE t (a int, n int);\n\
+                      CREATE TRIGGER tr AFTER INSERT ON t\n\
+                      WHEN CASE WHEN new.a > 0 THEN 1 ELSE 0 END\n\
+                      BEGIN\n  UPDATE t SET n = CASE WHEN new.a = 1 THEN 1 ELSE 2 END WHERE a = new.a;\n  SELECT new.end;\nEND;\n\
+                      BEGIN;\nINSERT INTO t (a) VALUES (1);\nCOMMIT";
+        assert_eq!(
+            split_sql_statements(sqlite),
+            vec![
+                "CREATE TABLE t (a int, n int)",
+                "CREATE TRIGGER tr AFTER INSERT ON t\nWHEN CASE WHEN new.a > 0 THEN 1 ELSE 0 END\nBEGIN\n  UPDATE t SET n = CASE WHEN new.a = 1 THEN 1 ELSE 2 END WHERE a = new.a;\n  SELECT new.end;\nEND",
+                "BEGIN",
+                "INSERT INTO t (a) VALUES (1)",
+                "COMMIT",
+            ]
+        );
+        let atomic = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END; SELECT 3";
+        assert_eq!(
+            split_sql_statements(atomic),
+            vec![
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END",
+                "SELECT 3"
+            ]
+        );
+        let mysql = "CREATE DEFINER=`root`@`%` PROCEDURE p(x int)\nBEGIN\n  IF x > 0 THEN SELECT 1; END IF;\n  \
+                     CASE x WHEN 1 THEN SELECT 2; ELSE BEGIN SELECT 3; END; END CASE;\n  \
+                     WHILE x > 0 DO SET x = x - 1; END WHILE;\nEND;\nCREATE TABLE `begin` (`end` int)";
+        let parts = split_mysql_statements(mysql);
+        assert_eq!(parts.len(), 2, "{parts:#?}");
+        assert!(parts[0].ends_with("END WHILE;\nEND"), "{parts:#?}");
+        assert_eq!(parts[1], "CREATE TABLE `begin` (`end` int)");
+        // A table whose columns happen to be called like keywords splits as usual.
+        assert_eq!(
+            split_sql_statements("CREATE TABLE ev (event int); SELECT 1"),
+            vec!["CREATE TABLE ev (event int)", "SELECT 1"]
+        );
+    }
+
+    #[test]
+    fn mysql_delimiter_lines_change_the_terminator() {
+        let text = "SELECT 0;\nDELIMITER //\nCREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW\nBEGIN\n  SET NEW.a = 1;\nEND//\n\
+                    CREATE PROCEDURE p() SELECT 1; SELECT 2//\ndelimiter ;\nSELECT 3;";
+        assert_eq!(
+            split_mysql_statements(text),
+            vec![
+                "SELECT 0",
+                "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW\nBEGIN\n  SET NEW.a = 1;\nEND",
+                "CREATE PROCEDURE p() SELECT 1; SELECT 2",
+                "SELECT 3",
+            ]
+        );
+        // Elsewhere `DELIMITER` is a word like any other.
+        assert_eq!(
+            split_sql_statements("DELIMITER //\nSELECT 1;"),
+            vec!["DELIMITER //\nSELECT 1"]
         );
     }
 

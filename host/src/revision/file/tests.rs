@@ -590,3 +590,73 @@ fn scan_dir_reads_large_directories_in_order() {
         .collect();
     assert_eq!(got, expected);
 }
+
+/// Names like revision files that are no regular files are reported with their path
+/// and what they are, never skipped, and a FIFO is never opened (which would block).
+#[cfg(unix)]
+#[test]
+fn scan_dir_reports_links_fifos_and_folders_named_like_revisions() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at = |name: &str| dir.path().join(name);
+    std::fs::write(
+        at("a1b2c3d4e5f6_base.sql"),
+        "-- revision: a1b2c3d4e5f6\n-- +upgrade\nSELECT 1;\n",
+    )
+    .expect("write");
+    symlink(at("a1b2c3d4e5f6_base.sql"), at("0a0a0a0a0a0a_link.sql")).expect("link");
+    symlink(at("gone.toml"), at("1b1b1b1b1b1b_dangling.toml")).expect("link");
+    symlink(at("2c2c2c2c2c2c_loop.toml"), at("2c2c2c2c2c2c_loop.toml")).expect("loop");
+    let made = std::process::Command::new("mkfifo")
+        .arg(at("3d3d3d3d3d3d_fifo.sql"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    std::fs::create_dir(at("4e4e4e4e4e4e_folder.toml")).expect("mkdir");
+    let started = std::time::Instant::now();
+    let errors = scan_dir(dir.path()).expect_err("four problems");
+    assert!(started.elapsed().as_secs() < 5, "blocked on the FIFO");
+    let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let name = |i: usize| {
+        errors[i]
+            .path()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+    };
+    let odd: Vec<(Option<String>, &str)> = (0..errors.len())
+        .map(|i| (name(i), errors[i].code()))
+        .collect();
+    // The link to a good file is read (and fails only for its name's revision id).
+    assert_eq!(
+        odd,
+        [
+            (Some("1b1b1b1b1b1b_dangling.toml".into()), "REV023"),
+            (Some("2c2c2c2c2c2c_loop.toml".into()), "REV023"),
+            (Some("3d3d3d3d3d3d_fifo.sql".into()), "REV023"),
+            (Some("4e4e4e4e4e4e_folder.toml".into()), "REV023"),
+            (Some("0a0a0a0a0a0a_link.sql".into()), "REV021"),
+        ],
+        "{shown:#?}"
+    );
+    assert!(shown[0].contains("a symbolic link to `"), "{}", shown[0]);
+    assert!(
+        shown[0].contains("gone.toml`, which does not exist"),
+        "{}",
+        shown[0]
+    );
+    assert!(
+        shown[1].contains("a symbolic link that cannot be followed"),
+        "{}",
+        shown[1]
+    );
+    assert!(
+        shown[2].ends_with("but it is a FIFO (named pipe)"),
+        "{}",
+        shown[2]
+    );
+    assert!(shown[3].ends_with("but it is a folder"), "{}", shown[3]);
+    assert!(errors[3].hints()[0].contains("regular file"));
+    // Read directly, a FIFO is refused as well instead of blocking.
+    let err = read_header(&at("3d3d3d3d3d3d_fifo.sql")).expect_err("a FIFO");
+    assert_eq!(err.code(), "REV023");
+}
