@@ -201,6 +201,7 @@ macro_rules! on_every_database {
 }
 
 on_every_database!(
+    validate_repair_accepts_a_message_edit_and_refuses_an_ops_edit,
     upgrade_downgrade_and_version_rows,
     branches_merge_and_unmerge,
     stamp_then_migrate,
@@ -1421,4 +1422,77 @@ fn clean_removes_caches_and_nothing_else() {
     let run = p.run(&["clean"]);
     run.success();
     assert!(run.stdout.contains("Nothing to clean"), "{run:#?}");
+}
+
+/// `validate --repair`: an applied revision whose message (or comments) changed gets
+/// its new checksum recorded; one whose ops changed is refused unless `--force`, and
+/// so is a row written before ops were recorded.
+fn validate_repair_accepts_a_message_edit_and_refuses_an_ops_edit(p: Db) {
+    let a = rev(&p, A, None, USERS);
+    let b = rev(&p, B, Some(A), POSTS);
+    p.run(&["migrate"]).success();
+    p.run(&["validate"]).success();
+    let checksum_of = |id: &str| {
+        first_column(p.query(&format!(
+            "SELECT checksum FROM sqlalembic_history WHERE revision = '{id}' AND direction = 'upgrade'"
+        )))
+    };
+    let before_b = checksum_of(B);
+
+    // A message and a comment edited: validate fails, --repair accepts it.
+    let text = std::fs::read_to_string(&a).expect("read");
+    let edited = text.replace(
+        &format!("message = \"rev {A}\""),
+        "message = \"create users\"\n# reviewed",
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&a, &edited).expect("write");
+    let run = p.run(&["validate"]);
+    run.code(1);
+    assert!(run.stdout.contains("validate --repair"), "{run:#?}");
+    let run = p.run(&["validate", "--repair"]);
+    run.success();
+    assert!(
+        run.stderr
+            .contains(&format!("Recorded the new checksum of {A}"))
+            && run.stderr.contains("its ops are unchanged"),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("No problems found"), "{run:#?}");
+    p.run(&["validate"]).success();
+    assert_eq!(checksum_of(B), before_b, "the other revision is untouched");
+
+    // An op edited: refused, nothing recorded, the problem stays.
+    let text = std::fs::read_to_string(&b).expect("read");
+    std::fs::write(&b, text.replace("varchar(200)", "varchar(300)")).expect("write");
+    let run = p.run(&["validate", "--repair"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("changed nothing")
+            && run.stderr.contains(&format!("{B} ("))
+            && run.stderr.contains("its ops changed")
+            && run.stderr.contains("--force"),
+        "{run:#?}"
+    );
+    assert_eq!(checksum_of(B), before_b);
+    p.run(&["validate"]).code(1);
+    // --force accepts it, saying so.
+    let run = p.run(&["validate", "--repair", "--force"]);
+    run.success();
+    assert!(run.stderr.contains("its ops changed (--force)"), "{run:#?}");
+    p.run(&["validate"]).success();
+
+    // A row from before ops were recorded: its ops cannot be compared.
+    p.query(&format!(
+        "UPDATE sqlalembic_history SET ops_checksum = NULL WHERE revision = '{A}'"
+    ));
+    let text = std::fs::read_to_string(&a).expect("read");
+    std::fs::write(&a, text.replace("# reviewed", "# reviewed twice")).expect("write");
+    let run = p.run(&["validate", "--repair"]);
+    run.code(1);
+    assert!(run.stderr.contains("were not recorded"), "{run:#?}");
+    p.run(&["validate", "--repair", "--force"]).success();
+    p.run(&["validate"]).success();
+    // --force alone is refused by the argument parser.
+    p.run(&["validate", "--force"]).code(2);
 }

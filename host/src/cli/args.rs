@@ -224,8 +224,19 @@ pub enum Command {
         drift_only: bool,
     },
     /// Check the revision graph and the files of applied revisions
-    #[command(after_help = "Examples:\n  sqlalembic validate")]
-    Validate,
+    #[command(
+        after_help = "Examples:\n  sqlalembic validate\n  sqlalembic validate --repair   # accept edits that left an applied revision's ops unchanged"
+    )]
+    Validate {
+        /// Record the new checksum of applied revisions whose file changed but whose
+        /// ops did not (a message, comment or layout edit)
+        #[arg(long)]
+        repair: bool,
+        /// With --repair: also accept files whose ops changed, or whose ops were not
+        /// recorded when they were applied (the database keeps what ran then)
+        #[arg(long, requires = "repair")]
+        force: bool,
+    },
     /// Remove caches and generated files
     #[command(after_help = "Examples:\n  sqlalembic clean --cache-only")]
     Clean {
@@ -386,7 +397,7 @@ impl Command {
             Command::Branches => "branches",
             Command::List { .. } => "list",
             Command::Check { .. } => "check",
-            Command::Validate => "validate",
+            Command::Validate { .. } => "validate",
             Command::Clean { .. } => "clean",
             Command::Discover { .. } => "discover",
             Command::Plugins { .. } => "plugins",

@@ -347,6 +347,7 @@ pub fn history_table(name: &str) -> Table {
             col("state", ColumnType::String(Some(16)), true),
             // How many ops of a started step are known to have finished.
             col("ops_done", ColumnType::Integer, true),
+            col("ops_checksum", ColumnType::String(Some(64)), true),
         ],
         ..Table::new(name)
     }

@@ -227,6 +227,16 @@ impl std::fmt::Display for Interrupted {
     }
 }
 
+/// A new checksum for an applied revision whose file changed (`validate --repair`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecksumFix {
+    pub revision: String,
+    /// The checksum recorded when it was applied.
+    pub old: String,
+    pub checksum: String,
+    pub ops_checksum: String,
+}
+
 /// How `repair` resolves an interrupted step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RepairAction {
@@ -309,6 +319,7 @@ pub enum Event<'a> {
 /// A planned step's file, read before the run writes anything.
 struct LoadedStep {
     checksum: String,
+    ops_checksum: String,
     message: Option<String>,
     ops: Vec<Op>,
 }
@@ -558,6 +569,7 @@ impl<'a> Runner<'a> {
         let (bytes, body) = read_body(&header.path)?;
         Ok(LoadedStep {
             checksum: revfile::checksum(&bytes),
+            ops_checksum: revfile::ops_checksum(&body),
             message: header.message.clone(),
             ops: match step.direction {
                 Direction::Up => body.upgrade,
@@ -650,6 +662,7 @@ impl<'a> Runner<'a> {
     ) -> Result<(), Error> {
         let LoadedStep {
             checksum,
+            ops_checksum,
             message,
             ops,
         } = loaded;
@@ -685,6 +698,7 @@ impl<'a> Runner<'a> {
                 &step.revision,
                 &step.direction.to_string(),
                 Some(&checksum),
+                Some(&ops_checksum),
             );
             outcome = self.conn.execute(&sql).await.map(|_| ()).map_err(Error::Db);
         }
@@ -928,6 +942,48 @@ impl<'a> Runner<'a> {
 
     fn describe_interrupted(&self, row: &HistoryRow) -> Interrupted {
         describe_interrupted(self.scripts, row)
+    }
+
+    /// Records new file checksums of applied revisions (`validate --repair`), under
+    /// the lock, in one transaction: each fix replaces the checksum `old` of the
+    /// upgrades of its revision.
+    pub async fn repair_checksums(&mut self, fixes: &[ChecksumFix]) -> Result<(), Error> {
+        let lock = lock::acquire(
+            &mut self.conn,
+            &self.opts.version_table,
+            self.opts.lock_timeout,
+            &self.opts.target,
+            false,
+        )
+        .await?;
+        let result = async {
+            self.ensure_tables().await?;
+            let batch: Vec<String> = fixes
+                .iter()
+                .map(|f| {
+                    tables::history_checksum_update_sql(
+                        self.dialect.as_ref(),
+                        &f.revision,
+                        &f.old,
+                        &f.checksum,
+                        &f.ops_checksum,
+                    )
+                })
+                .collect();
+            let begin = match self.conn.backend() {
+                Backend::Sqlite => "BEGIN IMMEDIATE",
+                Backend::Postgres | Backend::Mysql => "BEGIN",
+            };
+            self.conn
+                .execute(&format!("{begin}; {}; COMMIT", batch.join("; ")))
+                .await?;
+            Ok::<_, Error>(())
+        }
+        .await;
+        let released = lock::release(&mut self.conn, lock, true).await;
+        result?;
+        released?;
+        Ok(())
     }
 
     /// Resolves the interrupted step `expected` (as [`Runner::find_interrupted`]

@@ -27,6 +27,10 @@ pub struct HistoryRow {
     /// Of a started step: how many of its ops are known to have finished.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ops_done: Option<u64>,
+    /// sha256 of the step's ops ([`crate::revision::file::ops_checksum`]); none for
+    /// stamps and for rows written by versions that did not record it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ops_checksum: Option<String>,
 }
 
 /// The `state` of a step that began and has not finished.
@@ -82,6 +86,7 @@ pub fn history_start_sql(
     revision: &str,
     direction: &str,
     checksum: Option<&str>,
+    ops_checksum: Option<&str>,
 ) -> String {
     let q = |c: &str| dialect.quote_ident(c);
     let columns = [
@@ -93,6 +98,7 @@ pub fn history_start_sql(
         "tool_version",
         "state",
         "ops_done",
+        "ops_checksum",
     ];
     let values = [
         dialect.literal(revision),
@@ -107,6 +113,7 @@ pub fn history_start_sql(
         dialect.literal(crate::VERSION),
         dialect.literal(STARTED),
         "0".to_owned(),
+        ops_checksum.map_or_else(|| "NULL".to_owned(), |c| dialect.literal(c)),
     ];
     format!(
         "INSERT INTO {} ({}) VALUES ({})",
@@ -145,6 +152,32 @@ pub fn history_finish_sql(dialect: &dyn Dialect, revision: &str, duration_ms: u6
         dialect.quote_ident("ops_done"),
         dialect.quote_ident("duration_ms"),
         started_row_filter(dialect, revision)
+    )
+}
+
+/// Records `checksum` (and `ops_checksum`) as the file checksum of the upgrades of
+/// `revision` recorded with checksum `old` (`validate --repair`).
+pub fn history_checksum_update_sql(
+    dialect: &dyn Dialect,
+    revision: &str,
+    old: &str,
+    checksum: &str,
+    ops_checksum: &str,
+) -> String {
+    let q = |c: &str| dialect.quote_ident(c);
+    format!(
+        "UPDATE {} SET {} = {}, {} = {} WHERE {} = {} AND {} = {} AND {} = {}",
+        q(HISTORY_TABLE),
+        q("checksum"),
+        dialect.literal(checksum),
+        q("ops_checksum"),
+        dialect.literal(ops_checksum),
+        q("revision"),
+        dialect.literal(revision),
+        q("direction"),
+        dialect.literal("upgrade"),
+        q("checksum"),
+        dialect.literal(old)
     )
 }
 
@@ -265,20 +298,26 @@ pub async fn read_history(conn: &mut Connection) -> Result<Vec<HistoryRow>, DbEr
         return Ok(Vec::new());
     }
     let dialect = crate::dialect::for_backend(conn.backend());
-    // A table made by an older version has no `state` column until a run adds it.
-    let has_state = columns(conn, HISTORY_TABLE)
-        .await?
-        .iter()
-        .any(|c| c.eq_ignore_ascii_case("state"));
+    // A table made by an older version lacks the later columns until a run adds them.
+    let present = columns(conn, HISTORY_TABLE).await?;
+    let extras: Vec<&str> = ["state", "ops_done", "ops_checksum"]
+        .into_iter()
+        .filter(|c| present.iter().any(|p| p.eq_ignore_ascii_case(c)))
+        .collect();
     let mut sql = dialect.select_history(HISTORY_TABLE);
-    if has_state {
-        let extra = format!(
-            ", {}, {} FROM ",
-            dialect.quote_ident("state"),
-            dialect.quote_ident("ops_done")
-        );
-        sql = sql.replacen(" FROM ", &extra, 1);
+    if !extras.is_empty() {
+        let extra = extras
+            .iter()
+            .map(|c| format!(", {}", dialect.quote_ident(c)))
+            .collect::<String>();
+        sql = sql.replacen(" FROM ", &format!("{extra} FROM "), 1);
     }
+    let extra_at = |name: &str| extras.iter().position(|c| *c == name).map(|i| 6 + i);
+    let (state_at, done_at, ops_at) = (
+        extra_at("state"),
+        extra_at("ops_done"),
+        extra_at("ops_checksum"),
+    );
     let rows = conn.query_text(&sql).await?;
     Ok(rows
         .into_iter()
@@ -291,8 +330,11 @@ pub async fn read_history(conn: &mut Connection) -> Result<Vec<HistoryRow>, DbEr
                 applied_at: text(3),
                 duration_ms: text(4).parse().unwrap_or(0),
                 tool_version: text(5),
-                state: r.get(6).cloned().flatten(),
-                ops_done: r.get(7).cloned().flatten().and_then(|n| n.parse().ok()),
+                state: state_at.and_then(|i| r.get(i).cloned().flatten()),
+                ops_done: done_at
+                    .and_then(|i| r.get(i).cloned().flatten())
+                    .and_then(|n| n.parse().ok()),
+                ops_checksum: ops_at.and_then(|i| r.get(i).cloned().flatten()),
             }
         })
         .collect())

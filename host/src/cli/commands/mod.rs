@@ -55,7 +55,7 @@ pub fn dispatch(
             pending_only,
             drift_only,
         } => autogenerate::check(ctx, run, *pending_only, *drift_only),
-        Command::Validate => status::validate(ctx),
+        Command::Validate { repair, force } => status::validate(ctx, *repair, *force),
         Command::Current { verbose } => revisions::current(ctx, *verbose),
         Command::Heads { verbose } => revisions::heads(ctx, *verbose),
         Command::Branches => revisions::branches(ctx),
@@ -132,10 +132,7 @@ pub fn arguments(command: &Command) -> Value {
         Command::Discover { backend, no_cache } => {
             json!({ "backend": backend, "no_cache": no_cache })
         }
-        Command::Status
-        | Command::Branches
-        | Command::Validate
-        | Command::Graph
-        | Command::Config => json!({}),
+        Command::Validate { repair, force } => json!({ "repair": repair, "force": force }),
+        Command::Status | Command::Branches | Command::Graph | Command::Config => json!({}),
     }
 }

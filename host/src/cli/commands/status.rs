@@ -23,6 +23,103 @@ pub struct Problem {
     pub hint: Option<String>,
 }
 
+/// `validate --repair`: records the new checksum of every applied revision whose file
+/// changed (a `changed-file` problem) when its ops are what was recorded, or with
+/// `force` whatever they are. Refuses, changing nothing, when one cannot be accepted;
+/// returns the revisions repaired.
+fn repair_checksums(
+    ctx: &Context<'_>,
+    project: &Project<'_>,
+    listed: &[Problem],
+    history: &[HistoryRow],
+    force: bool,
+) -> Result<Vec<String>, Failure> {
+    let mut fixes = Vec::new();
+    let mut lines = Vec::new();
+    let mut refused = Vec::new();
+    for id in listed
+        .iter()
+        .filter(|p| p.code == "changed-file")
+        .filter_map(|p| p.revision.as_ref())
+    {
+        let Some(row) = history
+            .iter()
+            .rev()
+            .find(|r| r.revision == *id && r.direction == "upgrade")
+        else {
+            continue;
+        };
+        let (Some(old), Some(f)) = (&row.checksum, project.scripts.file(id)) else {
+            continue;
+        };
+        let shown = relative(ctx, &f.path);
+        let bytes = std::fs::read(&f.path)
+            .map_err(|e| Failure::usage(format!("{shown} cannot be read: {e}")))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let kind = file::RevisionKind::from_path(&f.path).unwrap_or(file::RevisionKind::Toml);
+        let (_, body) =
+            file::parse_str(&f.path, kind, &text).map_err(|e| Failure::usage(e.to_string()))?;
+        let ops_checksum = file::ops_checksum(&body);
+        let why = match &row.ops_checksum {
+            Some(recorded) if *recorded == ops_checksum => "its ops are unchanged",
+            Some(_) if force => "its ops changed (--force)",
+            None if force => "its ops were not recorded when it was applied (--force)",
+            Some(_) => {
+                refused.push(format!(
+                    "{id} ({shown}): its ops changed since it was applied on {}",
+                    row.applied_at
+                ));
+                continue;
+            }
+            None => {
+                refused.push(format!(
+                    "{id} ({shown}): its ops were not recorded when it was applied on {}, so an edit of them cannot be told apart",
+                    row.applied_at
+                ));
+                continue;
+            }
+        };
+        lines.push(format!(
+            "Recorded the new checksum of {id} ({shown}): {why}"
+        ));
+        fixes.push(runner::ChecksumFix {
+            revision: id.clone(),
+            old: old.clone(),
+            checksum: file::checksum(&bytes),
+            ops_checksum,
+        });
+    }
+    if !refused.is_empty() {
+        let mut f = Failure::new(
+            Exit::Found,
+            anyhow::anyhow!("validate --repair changed nothing: {}", refused.join("; ")),
+        );
+        f.hints = vec![
+            "Revert the edit of the ops and put the change in a new revision; or, if the database already matches the edited file, run `sqlalembic validate --repair --force`".to_owned(),
+        ];
+        return Err(f);
+    }
+    if fixes.is_empty() {
+        return Ok(Vec::new());
+    }
+    block_on(async {
+        let conn = project.connect().await?;
+        let mut runner = runner::Runner::with_dialect(
+            conn,
+            project.dialect()?,
+            &project.scripts,
+            project.run_options()?,
+        );
+        let result = runner.repair_checksums(&fixes).await;
+        runner.conn.close().await;
+        result.map_err(|e| project.runner_failure(e))
+    })??;
+    for line in lines {
+        ctx.printer.info(line);
+    }
+    Ok(fixes.into_iter().map(|f| f.revision).collect())
+}
+
 /// Heads and history rows of the database (empty when it does not exist yet).
 fn db_state(project: &Project<'_>) -> Result<(Vec<String>, Vec<HistoryRow>), Failure> {
     block_on(async {
@@ -129,7 +226,7 @@ fn problems(
                     row.applied_at
                 ),
                 hint: Some(
-                    "Revert the edit and put the change in a new revision; the database still has the old version"
+                    "Revert the edit and put the change in a new revision; the database still has the old version. If only its message or comments changed, `sqlalembic validate --repair` records the new checksum"
                         .to_owned(),
                 ),
             }),
@@ -406,7 +503,7 @@ fn file_problem(ctx: &Context<'_>, e: &file::FileError, revision: Option<String>
 /// `validate`: graph problems, unreadable bodies, changed or vanished files of applied
 /// revisions, several heads. Exit 1 when anything is found; each problem is printed
 /// once.
-pub fn validate(ctx: &Context<'_>) -> Result<Outcome, Failure> {
+pub fn validate(ctx: &Context<'_>, repair: bool, force: bool) -> Result<Outcome, Failure> {
     let loaded = ctx.loaded()?;
     let dir = loaded.settings.versions_dir();
     let mut found: Vec<Problem> = Vec::new();
@@ -441,7 +538,15 @@ pub fn validate(ctx: &Context<'_>) -> Result<Outcome, Failure> {
             }
             let project = Project { loaded, scripts };
             let (db_heads, history) = db_state(&project)?;
-            found.extend(problems(ctx, &project.scripts, &db_heads, &history));
+            let mut listed = problems(ctx, &project.scripts, &db_heads, &history);
+            if repair {
+                let repaired = repair_checksums(ctx, &project, &listed, &history, force)?;
+                listed.retain(|p| {
+                    !(p.code == "changed-file"
+                        && p.revision.as_ref().is_some_and(|r| repaired.contains(r)))
+                });
+            }
+            found.extend(listed);
         }
     }
     if ctx.printer.is_json() {

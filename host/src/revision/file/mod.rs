@@ -306,6 +306,15 @@ pub fn checksum(bytes: &[u8]) -> String {
     hex(&hasher.finalize())
 }
 
+/// sha256 of a revision's ops (upgrade and downgrade, as parsed): what a run does.
+/// Two files that differ only in their message, date, comments or layout have the
+/// same ops checksum, which is how `validate --repair` tells a harmless edit of an
+/// applied revision from a changed migration.
+pub fn ops_checksum(body: &RevisionBody) -> String {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    hex(&Sha256::digest(&bytes))
+}
+
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
