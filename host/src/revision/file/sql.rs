@@ -55,7 +55,8 @@ pub(super) fn parse_sql(
         let line = raw_line.trim_end_matches(['\n', '\r']);
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();
-        let col_of = |byte: usize| line[..byte].chars().count() + 1;
+        // Counts the characters that start before `byte` (never slices inside one).
+        let col_of = |byte: usize| line.char_indices().take_while(|(i, _)| *i < byte).count() + 1;
         let comment = trimmed.strip_prefix("--").map(str::trim);
         if let Some(marker) = comment.and_then(|c| c.strip_prefix('+')) {
             match (marker.trim().to_ascii_lowercase().as_str(), &section) {
@@ -291,8 +292,11 @@ fn split(text: &str, mysql: bool) -> Vec<String> {
     let mut delimiter: Vec<u8> = b";".to_vec();
     let mut i = 0;
     let mut finish = |from: usize, to: usize, has_code: &mut bool, block: &mut Block| {
-        if *has_code {
-            statements.push(text[from..to].trim().to_owned());
+        // `has_code` counts bytes that are not ASCII whitespace; a run of other
+        // whitespace (vertical tab, ...) alone is no statement either.
+        let statement = text[from..to].trim();
+        if *has_code && !statement.is_empty() {
+            statements.push(statement.to_owned());
         }
         *has_code = false;
         *block = Block::default();
