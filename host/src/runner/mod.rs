@@ -420,14 +420,7 @@ impl<'a> Runner<'a> {
         on_event: &mut dyn FnMut(Event<'_>) -> Result<(), String>,
     ) -> Result<Summary, Error> {
         let single = self.single_transaction();
-        let lock = lock::acquire(
-            &mut self.conn,
-            &self.opts.version_table,
-            self.opts.lock_timeout,
-            &self.opts.target,
-            single,
-        )
-        .await?;
+        let lock = self.lock(single).await?;
         let mut result = Ok(Summary::default());
         if single && self.conn.backend() == Backend::Postgres {
             result = self
@@ -944,18 +937,24 @@ impl<'a> Runner<'a> {
         describe_interrupted(self.scripts, row)
     }
 
-    /// Records new file checksums of applied revisions (`validate --repair`), under
-    /// the lock, in one transaction: each fix replaces the checksum `old` of the
-    /// upgrades of its revision.
-    pub async fn repair_checksums(&mut self, fixes: &[ChecksumFix]) -> Result<(), Error> {
-        let lock = lock::acquire(
+    /// Takes the run's lock on the target (`single_transaction`: the run is one
+    /// transaction, which the lock must not end).
+    async fn lock(&mut self, single_transaction: bool) -> Result<lock::Lock, Error> {
+        lock::acquire(
             &mut self.conn,
             &self.opts.version_table,
             self.opts.lock_timeout,
             &self.opts.target,
-            false,
+            single_transaction,
         )
-        .await?;
+        .await
+    }
+
+    /// Records new file checksums of applied revisions (`validate --repair`), under
+    /// the lock, in one transaction: each fix replaces the checksum `old` of the
+    /// upgrades of its revision.
+    pub async fn repair_checksums(&mut self, fixes: &[ChecksumFix]) -> Result<(), Error> {
+        let lock = self.lock(false).await?;
         let result = async {
             self.ensure_tables().await?;
             let batch: Vec<String> = fixes
@@ -994,14 +993,7 @@ impl<'a> Runner<'a> {
         action: RepairAction,
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<Summary, Error> {
-        let lock = lock::acquire(
-            &mut self.conn,
-            &self.opts.version_table,
-            self.opts.lock_timeout,
-            &self.opts.target,
-            false,
-        )
-        .await?;
+        let lock = self.lock(false).await?;
         let result = self.repair_locked(expected, action, on_event).await;
         let released = lock::release(&mut self.conn, lock, true).await;
         let summary = result?;
@@ -1098,14 +1090,7 @@ impl<'a> Runner<'a> {
 
     /// Sets the version table to `targets` without running migrations (Alembic `stamp`).
     pub async fn stamp(&mut self, targets: &[&str], purge: bool) -> Result<Summary, Error> {
-        let lock = lock::acquire(
-            &mut self.conn,
-            &self.opts.version_table,
-            self.opts.lock_timeout,
-            &self.opts.target,
-            false,
-        )
-        .await?;
+        let lock = self.lock(false).await?;
         let result = self.stamp_locked(targets, purge).await;
         let released = lock::release(&mut self.conn, lock, true).await;
         let summary = result?;
